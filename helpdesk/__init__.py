@@ -1,0 +1,89 @@
+"""helpdesk: an omnichannel customer-care helpdesk for online shops."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, current_app, request, session
+from flask_login import current_user
+
+from helpdesk.config import INSTANCE_PATH, PROJECT_ROOT, build_config
+from helpdesk.database import configure_engine
+from helpdesk.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(PROJECT_ROOT / "helpdesk" / "migrations")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then `HELPDESK_*` variables, then `config`."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_PATH),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.update(build_config(config))
+    INSTANCE_PATH.mkdir(exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def select_locale() -> str:
+    """The language chosen in this session, else the user's, else the browser's preference."""
+    languages = list(current_app.config["LANGUAGES"])
+    if session.get("language") in languages:
+        return session["language"]
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine, app.config)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(PROJECT_ROOT / "helpdesk" / "translations"),
+    )
+
+    from helpdesk.web.auth import load_user
+
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+
+
+def register_blueprints(app: Flask) -> None:
+    from helpdesk.web import admin, auth, inbox, system
+
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(inbox.bp)
+    app.register_blueprint(system.bp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from helpdesk.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    from helpdesk.cli import register_commands
+
+    register_commands(app)

@@ -1,0 +1,190 @@
+"""The `helpdesk` command: Flask's CLI group with the helpdesk's own commands."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
+from sqlalchemy import inspect, select
+
+from helpdesk.extensions import db
+from helpdesk.models import ROLES, User
+from helpdesk.services.events import record_event
+
+DEMO_LOGINS = ("agent@example.com", "lead@example.com", "social@example.com", "admin@example.com")
+MIN_PASSWORD_LENGTH = 10
+
+
+def main() -> None:
+    from helpdesk import create_app
+
+    cli = FlaskGroup(
+        create_app=create_app,
+        add_default_commands=False,
+        help="helpdesk: the omnichannel customer-care helpdesk. Commands below; "
+        "'helpdesk COMMAND --help' tells more.",
+    )
+    cli.add_command(shell_command)
+    cli.add_command(routes_command)
+    cli.main(prog_name="helpdesk")
+
+
+def require_schema() -> None:
+    """Stop with what to do next when the database has no tables yet."""
+    if not inspect(db.engine).has_table("alembic_version"):
+        raise click.ClickException(
+            f"the database at {db.engine.url.render_as_string(hide_password=True)} has no schema "
+            "yet. Run: helpdesk db upgrade"
+        )
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(demo_data)
+    app.cli.add_command(run)
+    app.cli.add_command(worker)
+    app.cli.add_command(stats)
+
+
+@click.group(help="Manage the people who sign in.")
+def users() -> None:
+    pass
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default="agent", show_default=True)
+@click.option("--name", help="Display name (default: the part of EMAIL before @).")
+@click.option("--language", type=click.Choice(["de", "en"]), default="en", show_default=True)
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def users_create(email: str, role: str, name: str | None, language: str, password: str) -> None:
+    """Create a user who can sign in."""
+    require_schema()
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("needs an e-mail address", param_hint="EMAIL")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.BadParameter(
+            f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
+        )
+    if db.session.scalar(select(User).where(User.email == email)):
+        raise click.ClickException(f"{email} exists already; choose another address")
+    user = User(email=email, name=name or email.split("@")[0], role=role, language=language)
+    user.set_password(password)
+    db.session.add(user)
+    record_event("user.created", user=user, actor="cli", role=role)
+    db.session.commit()
+    click.echo(f"created {role} {email}")
+
+
+@click.command("demo-data")
+@with_appcontext
+def demo_data() -> None:
+    """Load realistic German and English demo conversations on every channel."""
+    from helpdesk.demo import load_demo_data
+
+    require_schema()
+    summary = load_demo_data(progress=click.echo)
+    click.echo(summary)
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@with_appcontext
+def stats(as_json: bool) -> None:
+    """Counts of tickets by channel and status, messages, customers, quarantined inputs."""
+    from helpdesk.services.stats import store_stats
+
+    require_schema()
+    figures = store_stats()
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, sort_keys=True))
+        return
+    tickets = figures["tickets"]
+    click.echo(f"tickets:     {tickets['total']}")
+    for label in ("by_family", "by_channel", "by_status", "by_language"):
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(tickets[label].items()))
+        click.echo(f"  {label.removeprefix('by_'):<10} {parts}")
+    click.echo(f"messages:    {figures['messages']['total']}")
+    click.echo(f"customers:   {figures['customers']}")
+    click.echo(f"quarantined: {figures['quarantined']}")
+
+
+@click.command("worker")
+@with_appcontext
+def worker() -> None:
+    """Run the background jobs (mail polling, outbox delivery, SLA checks) until stopped."""
+    from helpdesk.scheduler import run_worker
+
+    require_schema()
+    run_worker(current_app._get_current_object())
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn web workers")
+@with_appcontext
+def run(host: str, port: int, workers: int) -> None:
+    """Serve the web UI (gunicorn) and run the worker beside it, on this machine."""
+    require_schema()
+    demo = db.session.scalars(select(User.email).where(User.email.in_(DEMO_LOGINS))).all()
+    db.session.remove()
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "helpdesk", "worker"]),
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(workers),
+                "--bind",
+                f"{host}:{port}",
+                "--access-logfile",
+                "-",
+                "helpdesk:create_app()",
+            ]
+        ),
+    ]
+    click.echo(f"\nhelpdesk is starting on http://{host}:{port}/  (Ctrl-C stops it)")
+    if demo:
+        click.echo(f"demo logins (password 'demo'): {', '.join(sorted(demo))}\n")
+    _supervise(processes)
+
+
+def _supervise(processes: list[subprocess.Popen]) -> None:
+    """Wait until one process ends or we are interrupted, then stop them all."""
+    stopping = False
+
+    def stop(*_args) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    failed = [p for p in processes if p.returncode not in (0, -signal.SIGTERM, None)]
+    if failed and not stopping:
+        raise click.ClickException(
+            "a process stopped unexpectedly (exit code "
+            f"{failed[0].returncode}); see its messages above"
+        )

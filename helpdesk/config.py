@@ -1,0 +1,105 @@
+"""Configuration: defaults, then `HELPDESK_*` environment variables, then a test mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "production",
+    "SECRET_KEY": None,
+    "SQLALCHEMY_DATABASE_URI": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Durability over speed: a committed message must survive a power cut,
+    # because the IMAP copy is flagged seen right after the commit.
+    "SQLITE_SYNCHRONOUS": "FULL",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 25 * 1024 * 1024,
+    "LANGUAGES": ("de", "en"),
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+    "INBOX_PAGE_SIZE": 50,
+    "ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
+    "WORKER_SCHEDULE": True,
+}
+
+# Environment variables whose value is not a plain string.
+_BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE"}
+_INTEGER = {"INBOX_PAGE_SIZE", "ATTACHMENT_MAX_BYTES", "MAX_CONTENT_LENGTH"}
+
+
+class ConfigurationError(RuntimeError):
+    """The application cannot start with this configuration; the message says how to fix it."""
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("HELPDESK_"):
+            continue
+        key = name.removeprefix("HELPDESK_")
+        if key in _BOOLEAN:
+            values[key] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif key in _INTEGER:
+            values[key] = int(raw)
+        else:
+            values[key] = raw
+    if environ.get("DATABASE_URL"):
+        values["SQLALCHEMY_DATABASE_URI"] = environ["DATABASE_URL"]
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL whatever spelling the operator chose."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def build_config(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Merge defaults, environment and `overrides`, and refuse settings that cannot work."""
+    config = dict(DEFAULTS)
+    config.update(_from_environment(os.environ if environ is None else environ))
+    config.update(overrides or {})
+
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{INSTANCE_PATH / 'helpdesk.sqlite'}"
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+
+    if str(config["SQLITE_SYNCHRONOUS"]).upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ConfigurationError(
+            "HELPDESK_SQLITE_SYNCHRONOUS must be one of OFF, NORMAL, FULL, EXTRA "
+            f"(got {config['SQLITE_SYNCHRONOUS']!r})."
+        )
+
+    if not config["SECRET_KEY"]:
+        if config["ENV"] not in {"development", "testing"} and not config.get("TESTING"):
+            raise ConfigurationError(
+                "HELPDESK_SECRET_KEY is not set. Set it to a long random value, e.g. "
+                "export HELPDESK_SECRET_KEY=$(python3 -c 'import secrets; "
+                "print(secrets.token_hex(32))'), or set HELPDESK_ENV=development for a demo."
+            )
+        config["SECRET_KEY"] = _development_secret()
+    return config
+
+
+def _development_secret() -> str:
+    """A random key kept in instance/, so a demo's web workers and restarts share it."""
+    path = INSTANCE_PATH / "development-secret-key"
+    INSTANCE_PATH.mkdir(exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

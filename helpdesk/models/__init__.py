@@ -1,0 +1,46 @@
+"""The domain model, one module per aggregate."""
+
+from helpdesk.models.agents import LANGUAGES, ROLES, Team, User, team_members
+from helpdesk.models.audit import Event
+from helpdesk.models.channels import ChannelState, QuarantinedInput
+from helpdesk.models.customers import Customer, CustomerIdentity
+from helpdesk.models.outbox import OUTBOX_STATUSES, OutboxItem
+from helpdesk.models.tickets import (
+    AUTHOR_KINDS,
+    DIRECTIONS,
+    PRIORITIES,
+    TICKET_STATUSES,
+    UNSOLVED_STATUSES,
+    Attachment,
+    IntentTag,
+    Message,
+    RawSource,
+    Ticket,
+    TicketTag,
+)
+
+__all__ = [
+    "AUTHOR_KINDS",
+    "DIRECTIONS",
+    "LANGUAGES",
+    "OUTBOX_STATUSES",
+    "PRIORITIES",
+    "ROLES",
+    "TICKET_STATUSES",
+    "UNSOLVED_STATUSES",
+    "Attachment",
+    "ChannelState",
+    "Customer",
+    "CustomerIdentity",
+    "Event",
+    "IntentTag",
+    "Message",
+    "OutboxItem",
+    "QuarantinedInput",
+    "RawSource",
+    "Team",
+    "Ticket",
+    "TicketTag",
+    "User",
+    "team_members",
+]

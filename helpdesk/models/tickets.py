@@ -1,0 +1,199 @@
+"""Tickets and what they hold: messages, attachments, raw sources, intent tags and tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from channel_adapters.base import CHANNELS
+from helpdesk.extensions import db
+from helpdesk.models.agents import User
+from helpdesk.models.customers import Customer
+from helpdesk.models.types import JSONType, UTCDateTime, one_of, utcnow
+
+TICKET_STATUSES: tuple[str, ...] = ("new", "open", "pending", "on_hold", "solved", "closed")
+#: Statuses in which a customer is still waiting for something from us.
+UNSOLVED_STATUSES: tuple[str, ...] = ("new", "open", "pending", "on_hold")
+PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "note")
+AUTHOR_KINDS: tuple[str, ...] = ("customer", "agent", "bot", "system")
+INTENT_SOURCES: tuple[str, ...] = ("model", "agent", "rule")
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(one_of("status", TICKET_STATUSES), name="status"),
+        CheckConstraint(one_of("priority", PRIORITIES), name="priority"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
+        Index("ix_tickets_status_last_activity", "status", "last_activity_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    channel: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The DM a social media manager handed over to care points at the care ticket.
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+
+    customer: Mapped[Customer] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="ticket",
+        cascade="all, delete-orphan",
+        order_by="Message.created_at, Message.id",
+    )
+    intent_tags: Mapped[list[IntentTag]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="IntentTag.id"
+    )
+    tags: Mapped[list[TicketTag]] = relationship(
+        cascade="all, delete-orphan", order_by="TicketTag.name"
+    )
+
+    @property
+    def number(self) -> int:
+        """The number customers and agents quote, as in "[#1234]"."""
+        return self.id
+
+    @property
+    def intents(self) -> list[str]:
+        """The intents currently on the ticket; an agent's rejection overrides the model."""
+        rejected = {t.intent for t in self.intent_tags if t.rejected}
+        return sorted({t.intent for t in self.intent_tags if not t.rejected} - rejected)
+
+
+class TicketTag(db.Model):
+    __tablename__ = "ticket_tags"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+
+
+class RawSource(db.Model):
+    """The bytes a message arrived as, kept for audit and for parsing again later."""
+
+    __tablename__ = "raw_sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Message(db.Model):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # The idempotency guarantee of ingest: a channel never delivers one message twice.
+        UniqueConstraint("channel", "external_id"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint(one_of("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(one_of("author_kind", AUTHOR_KINDS), name="author_kind"),
+        Index("ix_messages_channel_thread_key", "channel", "thread_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    author_kind: Mapped[str] = mapped_column(String(10))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    external_id: Mapped[str | None] = mapped_column(String(998))
+    thread_key: Mapped[str | None] = mapped_column(String(255))
+    # The address or id the message came from or went to, e.g. the customer's e-mail.
+    counterpart: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    quoted_text: Mapped[str] = mapped_column(Text, default="")
+    html: Mapped[str | None] = mapped_column(Text)  # sanitised, safe to show
+    auto_submitted: Mapped[bool] = mapped_column(Boolean, default=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    raw_source_id: Mapped[int | None] = mapped_column(ForeignKey("raw_sources.id"))
+    details: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+    raw_source: Mapped[RawSource | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.id"
+    )
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+    __table_args__ = (CheckConstraint("size >= 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    content_id: Mapped[str | None] = mapped_column(String(255))
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why the bytes were not kept (e.g. over the size limit); the metadata still is.
+    omitted_reason: Mapped[str | None] = mapped_column(String(255))
+
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class IntentTag(db.Model):
+    """An intent on a ticket: predicted by the model, set by a rule, or corrected by an agent.
+
+    Agent corrections are training data: `rejected` marks an intent the agent
+    removed, so the model's guess and the correction are both kept.
+    """
+
+    __tablename__ = "intent_tags"
+    __table_args__ = (
+        CheckConstraint(one_of("source", INTENT_SOURCES), name="source"),
+        CheckConstraint(
+            "confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"
+        ),
+        Index("ix_intent_tags_intent", "intent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    intent: Mapped[str] = mapped_column(String(40))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(10), default="model")
+    model_version: Mapped[str | None] = mapped_column(String(40))
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="intent_tags")
+    message: Mapped[Message | None] = relationship()

@@ -1,0 +1,129 @@
+"""Agents answering: replies that leave through the outbox, internal notes, status changes."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from helpdesk.errors import InvalidInput
+from helpdesk.extensions import db
+from helpdesk.models import TICKET_STATUSES, Message, OutboxItem, Ticket, User
+from helpdesk.models.types import utcnow
+from helpdesk.services.events import record_event
+
+
+def add_reply(
+    ticket: Ticket,
+    author: User | None,
+    text: str,
+    *,
+    channel: str | None = None,
+    author_kind: str = "agent",
+    at: datetime | None = None,
+    external_id: str | None = None,
+    deliver: bool = True,
+) -> Message:
+    """Answer the customer. The outbox row is written in the same transaction, so the
+    reply is sent exactly when the change is committed. `deliver=False` records a
+    reply that already left by other means (an import, the demo's history)."""
+    if not text.strip():
+        raise InvalidInput("a reply needs some text")
+    at = at or utcnow()
+    channel = channel or _last_customer_channel(ticket)
+    message = Message(
+        ticket=ticket,
+        channel=channel,
+        direction="outbound",
+        author_kind=author_kind,
+        author=author,
+        external_id=external_id or f"<{secrets.token_hex(12)}@helpdesk>",
+        subject=ticket.subject,
+        text=text,
+        sent_at=at,
+        created_at=at,
+        thread_key=_last_thread_key(ticket, channel),
+    )
+    db.session.add(message)
+    ticket.last_activity_at = max(ticket.last_activity_at, at)
+    if author_kind == "agent" and ticket.first_response_at is None:
+        ticket.first_response_at = at
+    if ticket.status == "new":
+        ticket.status = "open"
+    if deliver:
+        db.session.add(
+            OutboxItem(
+                kind="send_message",
+                channel=channel,
+                message=message,
+                idempotency_key=f"message:{message.external_id}",
+                next_attempt_at=at,
+            )
+        )
+    record_event(
+        "message.sent",
+        ticket=ticket,
+        message=message,
+        user=author,
+        channel=channel,
+        author_kind=author_kind,
+    )
+    return message
+
+
+def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:
+    """An internal note: seen by colleagues, never by the customer."""
+    if not text.strip():
+        raise InvalidInput("a note needs some text")
+    at = at or utcnow()
+    message = Message(
+        ticket=ticket,
+        channel=ticket.channel,
+        direction="note",
+        author_kind="agent",
+        author=author,
+        text=text,
+        sent_at=at,
+        created_at=at,
+    )
+    db.session.add(message)
+    record_event("note.added", ticket=ticket, message=message, user=author)
+    return message
+
+
+def set_status(
+    ticket: Ticket,
+    status: str,
+    *,
+    user: User | None = None,
+    actor: str = "system",
+    at: datetime | None = None,
+) -> None:
+    if status not in TICKET_STATUSES:
+        raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(TICKET_STATUSES)}")
+    if status == ticket.status:
+        return
+    at = at or utcnow()
+    record_event(
+        "ticket.status_changed",
+        ticket=ticket,
+        user=user,
+        actor=actor,
+        old=ticket.status,
+        new=status,
+    )
+    ticket.status = status
+    ticket.last_activity_at = max(ticket.last_activity_at, at)
+    if status in ("solved", "closed"):
+        ticket.solved_at = ticket.solved_at or at
+    else:
+        ticket.solved_at = None
+
+
+def _last_customer_channel(ticket: Ticket) -> str:
+    inbound = [m for m in ticket.messages if m.direction == "inbound"]
+    return inbound[-1].channel if inbound else ticket.channel
+
+
+def _last_thread_key(ticket: Ticket, channel: str) -> str | None:
+    keys = [m.thread_key for m in ticket.messages if m.channel == channel and m.thread_key]
+    return keys[-1] if keys else None

@@ -1,0 +1,24 @@
+"""Public endpoints for operators and load balancers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from helpdesk.extensions import db
+
+bp = Blueprint("system", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """Alive and able to reach the database."""
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")
+
+
+@bp.get("/")
+def root():
+    from flask import redirect, url_for
+
+    return redirect(url_for("inbox.index"))
