@@ -1,0 +1,176 @@
+"""Fixtures that build a real app on a real database: SQLite and PostgreSQL.
+
+Every test that asks for `app` (or anything built on it) runs twice, once per
+backend; its id says which ([sqlite] or [postgresql]). The schema is built by
+the migrations, once per backend and session, and each test starts from empty
+tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from helpdesk import create_app
+from helpdesk.extensions import db
+from helpdesk.models import User
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+DEFAULT_PG_URL = "postgresql+psycopg://@127.0.0.1:5432/helpdesk_test"
+PASSWORD = "correct horse battery"
+
+
+def postgres_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL
+
+
+def _prepare_postgres(url: str) -> str | None:
+    """Create the test database if needed and empty it; return why not, if we cannot."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
+            )
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    except Exception as error:  # any failure to connect means: no PostgreSQL here
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        admin.dispose()
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> str:
+    url = postgres_url()
+    problem = _prepare_postgres(url)
+    if problem:
+        message = (
+            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
+            f"({problem}); the [postgresql] runs are skipped. Set TEST_DATABASE_URL to use another."
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message + " Under CI=true this is a failure.", pytrace=False)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'helpdesk.sqlite'}"
+    return request.getfixturevalue("postgres_available")
+
+
+@pytest.fixture(scope="session")
+def _app(database_url: str) -> Flask:
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "testing",
+            "SECRET_KEY": "tests-only",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+        }
+    )
+    with app.app_context():
+        upgrade()  # the migrations build the schema, as `helpdesk db upgrade` does
+    return app
+
+
+@pytest.fixture
+def app(_app: Flask) -> Iterator[Flask]:
+    """The app with empty tables and an application context pushed."""
+    with _app.app_context():
+        _empty_tables()
+        yield _app
+        db.session.remove()
+
+
+@pytest.fixture
+def backend(app: Flask) -> str:
+    return db.engine.dialect.name
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def make_user(role: str, email: str | None = None, **fields) -> User:
+    user = User(
+        email=email or f"{role}@shop.example", name=fields.pop("name", role.title()), role=role,
+        **fields,
+    )
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, email: str, password: str = PASSWORD):
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(client)},
+    )
+
+
+@pytest.fixture(params=["agent", "lead", "social", "admin"])
+def role(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def agent_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    make_user("agent")
+    assert log_in(client, "agent@shop.example").status_code == 302
+    return client
+
+
+@pytest.fixture
+def admin_client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    make_user("admin")
+    assert log_in(client, "admin@shop.example").status_code == 302
+    return client
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the public test data is not at {SHARED_DATA}; clone beside ../shared")
+    return SHARED_DATA
