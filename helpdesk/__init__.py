@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app, request, session
+from flask_babel import get_locale
 from flask_login import current_user
 
 from helpdesk.config import INSTANCE_PATH, PROJECT_ROOT, build_config
 from helpdesk.database import configure_engine
 from helpdesk.extensions import babel, csrf, db, login_manager, migrate
+from helpdesk.web.labels import label
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "helpdesk" / "migrations")
 
@@ -60,6 +62,8 @@ def register_extensions(app: Flask) -> None:
         locale_selector=select_locale,
         default_translation_directories=str(PROJECT_ROOT / "helpdesk" / "translations"),
     )
+
+    app.jinja_env.globals.update(get_locale=get_locale, label=label)
 
     from helpdesk.web.auth import load_user
 

@@ -89,9 +89,15 @@ def users_create(email: str, role: str, name: str | None, language: str, passwor
 def demo_data() -> None:
     """Load realistic German and English demo conversations on every channel."""
     from helpdesk.demo import load_demo_data
+    from helpdesk.demo.conversations import CONVERSATIONS
 
     require_schema()
-    summary = load_demo_data(progress=click.echo)
+    with click.progressbar(
+        length=len(CONVERSATIONS), label="loading demo conversations", file=sys.stderr,
+        item_show_func=lambda c: f"{c.channel}: {c.subject[:40]}" if c else "",
+    ) as bar:
+        summary = load_demo_data(on_progress=lambda item: bar.update(1, item))
+    db.session.commit()
     click.echo(summary)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from channel_adapters.base import CHANNELS
 from helpdesk.extensions import db
-from helpdesk.models.agents import User
+from helpdesk.models.agents import Team, User
 from helpdesk.models.customers import Customer
 from helpdesk.models.types import JSONType, UTCDateTime, one_of, utcnow
 
@@ -62,6 +62,7 @@ class Ticket(db.Model):
 
     customer: Mapped[Customer] = relationship()
     assignee: Mapped[User | None] = relationship()
+    team: Mapped[Team | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket",
         cascade="all, delete-orphan",

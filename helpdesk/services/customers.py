@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select, update
 
 from channel_adapters.base import Identity
 from helpdesk.extensions import db
-from helpdesk.models import Customer, CustomerIdentity, Ticket
+from helpdesk.models import Customer, CustomerIdentity, Ticket, User
 from helpdesk.services.events import record_event
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,42 @@ def resolve_customer(identities: Sequence[Identity], *, actor: str = "ingest") -
     return customer
 
 
-def merge_customers(keep: Customer, other: Customer, *, actor: str) -> None:
+def add_identity(
+    customer: Customer, identity: Identity, *, user: User | None = None, at: datetime | None = None
+) -> Customer:
+    """Record that `customer` is also known by `identity`, e.g. after an agent asked.
+
+    If another customer holds that identity already, the two are one person and
+    are merged (into the older); the surviving customer is returned.
+    """
+    actor = "system"
+    owner = db.session.scalar(
+        select(CustomerIdentity).where(
+            CustomerIdentity.kind == identity.kind, CustomerIdentity.value == identity.value
+        )
+    )
+    customer = _surviving(customer)
+    if owner is None:
+        customer.identities.append(
+            CustomerIdentity(kind=identity.kind, value=identity.value,
+                             display_name=identity.display_name)
+        )
+        event = record_event("customer.identity_added", customer=customer, user=user, actor=actor,
+                             identity=f"{identity.kind}:{identity.value}")
+        if at is not None:
+            event.created_at = at
+        return customer
+    other = _surviving(owner.customer)
+    if other.id == customer.id:
+        return customer
+    keep, gone = sorted((customer, other), key=lambda c: c.id)
+    merge_customers(keep, gone, actor=actor, user=user)
+    return keep
+
+
+def merge_customers(
+    keep: Customer, other: Customer, *, actor: str, user: User | None = None
+) -> None:
     """Move `other`'s identities and tickets to `keep`; `other` remains as a pointer."""
     db.session.flush()
     db.session.execute(
@@ -89,8 +125,9 @@ def merge_customers(keep: Customer, other: Customer, *, actor: str) -> None:
     keep.name = keep.name or other.name
     keep.language = keep.language or other.language
     db.session.expire(keep, ["identities"])
-    record_event("customer.merged", customer=keep, actor=actor, merged_customer_id=other.id)
-    log.info("merged customer %s into %s", other.id, keep.id)
+    record_event("customer.merged", customer=keep, user=user, actor=actor,
+                 merged_customer_id=other.id)
+    log.debug("merged customer %s into %s", other.id, keep.id)
 
 
 def _surviving(customer: Customer) -> Customer:
