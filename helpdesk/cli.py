@@ -93,7 +93,9 @@ def demo_data() -> None:
 
     require_schema()
     with click.progressbar(
-        length=len(CONVERSATIONS), label="loading demo conversations", file=sys.stderr,
+        length=len(CONVERSATIONS),
+        label="loading demo conversations",
+        file=sys.stderr,
         item_show_func=lambda c: f"{c.channel}: {c.subject[:40]}" if c else "",
     ) as bar:
         summary = load_demo_data(on_progress=lambda item: bar.update(1, item))

@@ -125,7 +125,9 @@ def client(app: Flask) -> FlaskClient:
 
 def make_user(role: str, email: str | None = None, **fields) -> User:
     user = User(
-        email=email or f"{role}@shop.example", name=fields.pop("name", role.title()), role=role,
+        email=email or f"{role}@shop.example",
+        name=fields.pop("name", role.title()),
+        role=role,
         **fields,
     )
     user.set_password(PASSWORD)

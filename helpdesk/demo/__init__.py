@@ -30,11 +30,21 @@ DEMO_USERS = (
     ("social@example.com", "Nina Petersen", "social", "de", ("Social Media",)),
     ("admin@example.com", "Tom Fischer", "admin", "en", ()),
 )
-TEAM_FOR_FAMILY = {"email": "Kundenservice", "chat": "Kundenservice", "phone": "Kundenservice",
-                   "social": "Social Media"}
-_SENDER = {"email": ("email", "email"), "chat": ("chat_visitor", "chat_visitor_id"),
-           "messenger": ("messenger", "messenger_id"), "instagram": ("instagram", "instagram_id"),
-           "whatsapp": ("phone", "phone"), "x": ("x", "x_id"), "phone": ("phone", "phone")}
+TEAM_FOR_FAMILY = {
+    "email": "Kundenservice",
+    "chat": "Kundenservice",
+    "phone": "Kundenservice",
+    "social": "Social Media",
+}
+_SENDER = {
+    "email": ("email", "email"),
+    "chat": ("chat_visitor", "chat_visitor_id"),
+    "messenger": ("messenger", "messenger_id"),
+    "instagram": ("instagram", "instagram_id"),
+    "whatsapp": ("phone", "phone"),
+    "x": ("x", "x_id"),
+    "phone": ("phone", "phone"),
+}
 
 
 @dataclass(frozen=True)
@@ -47,12 +57,16 @@ class DemoSummary:
 
     def __str__(self) -> str:
         if not self.conversations:
-            return f"demo data: already loaded ({self.skipped} conversations present), nothing added"
+            return (
+                f"demo data: already loaded ({self.skipped} conversations present), nothing added"
+            )
         channels = ", ".join(f"{c} {n}" for c, n in self.channels.most_common())
         languages = ", ".join(f"{lang} {n}" for lang, n in sorted(self.languages.items()))
-        return (f"demo data: {self.conversations} conversations ({languages}; {channels}), "
-                f"{self.messages} messages; logins {', '.join(u[0] for u in DEMO_USERS)} "
-                f"with password '{DEMO_PASSWORD}'")
+        return (
+            f"demo data: {self.conversations} conversations ({languages}; {channels}), "
+            f"{self.messages} messages; logins {', '.join(u[0] for u in DEMO_USERS)} "
+            f"with password '{DEMO_PASSWORD}'"
+        )
 
 
 def load_demo_data(on_progress: Callable[[Conversation], None] | None = None) -> DemoSummary:
@@ -106,13 +120,17 @@ def _external_id(number: int, turn: int) -> str:
 
 
 def _loaded(number: int) -> bool:
-    return db.session.scalar(
-        select(Message.id).where(Message.external_id.like(f"<demo-{number}-%")).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(Message.id).where(Message.external_id.like(f"<demo-{number}-%")).limit(1)
+        )
+        is not None
+    )
 
 
-def _play(number: int, conversation: Conversation, persona: Persona, users: dict[str, User],
-          now: datetime) -> int:
+def _play(
+    number: int, conversation: Conversation, persona: Persona, users: dict[str, User], now: datetime
+) -> int:
     start = now - timedelta(days=conversation.started_days_ago)
     ticket: Ticket | None = None
     earlier: list[str] = []
@@ -120,8 +138,9 @@ def _play(number: int, conversation: Conversation, persona: Persona, users: dict
     for index, turn in enumerate(conversation.turns):
         at = start + timedelta(minutes=turn.minutes)
         if turn.who == "customer":
-            result = ingest(_inbound(number, index, conversation, persona, turn, at, earlier),
-                            received_at=at)
+            result = ingest(
+                _inbound(number, index, conversation, persona, turn, at, earlier), received_at=at
+            )
             ticket = result.ticket
             for bot_index, bot_turn in waiting:
                 _answer(ticket, number, bot_index, bot_turn, start, users)
@@ -137,8 +156,15 @@ def _play(number: int, conversation: Conversation, persona: Persona, users: dict
     return len(conversation.turns)
 
 
-def _inbound(number: int, index: int, conversation: Conversation, persona: Persona, turn: Turn,
-             at: datetime, earlier: list[str]) -> InboundMessage:
+def _inbound(
+    number: int,
+    index: int,
+    conversation: Conversation,
+    persona: Persona,
+    turn: Turn,
+    at: datetime,
+    earlier: list[str],
+) -> InboundMessage:
     kind, attribute = _SENDER[conversation.channel]
     sender = Identity(kind, getattr(persona, attribute), persona.name)
     also = ()
@@ -165,28 +191,44 @@ def _thread_key(number: int, conversation: Conversation, persona: Persona) -> st
     return f"demo-{conversation.channel}-{number}"
 
 
-def _answer(ticket: Ticket, number: int, index: int, turn: Turn, start: datetime,
-            users: dict[str, User]) -> None:
+def _answer(
+    ticket: Ticket, number: int, index: int, turn: Turn, start: datetime, users: dict[str, User]
+) -> None:
     at = start + timedelta(minutes=turn.minutes)
     author = users.get(turn.agent or "agent@example.com")
     if turn.who == "note":
         add_note(ticket, author, turn.text, at=at)
     else:
-        add_reply(ticket, None if turn.who == "bot" else author, turn.text, at=at,
-                  author_kind="bot" if turn.who == "bot" else "agent",
-                  external_id=_external_id(number, index), deliver=False)
+        add_reply(
+            ticket,
+            None if turn.who == "bot" else author,
+            turn.text,
+            at=at,
+            author_kind="bot" if turn.who == "bot" else "agent",
+            external_id=_external_id(number, index),
+            deliver=False,
+        )
 
 
-def _finish(ticket: Ticket, conversation: Conversation, persona: Persona, users: dict[str, User],
-            start: datetime) -> None:
+def _finish(
+    ticket: Ticket,
+    conversation: Conversation,
+    persona: Persona,
+    users: dict[str, User],
+    start: datetime,
+) -> None:
     last = start + timedelta(minutes=conversation.turns[-1].minutes)
     agents = [t.agent for t in conversation.turns if t.who in ("agent", "note") and t.agent]
     if agents:
         ticket.assignee = users[agents[-1]]
         # Care asked the customer who they are and linked the profile to the e-mail address.
         if CHANNEL_FAMILIES[conversation.channel] in ("social", "phone") and persona.email:
-            add_identity(ticket.customer, Identity("email", persona.email, persona.name),
-                         user=ticket.assignee, at=last)
+            add_identity(
+                ticket.customer,
+                Identity("email", persona.email, persona.name),
+                user=ticket.assignee,
+                at=last,
+            )
     ticket.team = db.session.scalar(
         select(Team).where(Team.name == TEAM_FOR_FAMILY[CHANNEL_FAMILIES[conversation.channel]])
     )

@@ -7,126 +7,195 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Persona:
-    key: str                      # short unique key, e.g. "anna"
+    key: str  # short unique key, e.g. "anna"
     name: str
-    language: str                 # "de" or "en"
+    language: str  # "de" or "en"
     email: str | None = None
-    phone: str | None = None      # E.164, e.g. "+4915112345678"
-    messenger_id: str | None = None   # page-scoped id, digits
-    instagram_id: str | None = None   # digits
-    x_id: str | None = None           # digits
+    phone: str | None = None  # E.164, e.g. "+4915112345678"
+    messenger_id: str | None = None  # page-scoped id, digits
+    instagram_id: str | None = None  # digits
+    x_id: str | None = None  # digits
     chat_visitor_id: str | None = None  # e.g. "v-7f3a..."
 
 
 @dataclass(frozen=True)
 class Turn:
-    who: str            # "customer", "agent", "note" (internal note by agent), "bot" (chat bot)
+    who: str  # "customer", "agent", "note" (internal note by agent), "bot" (chat bot)
     text: str
-    minutes: int        # minutes after the conversation started
+    minutes: int  # minutes after the conversation started
     agent: str | None = None  # for agent/note turns: demo login email, one of
     # agent@example.com, lead@example.com, social@example.com, admin@example.com
 
 
 @dataclass(frozen=True)
 class Conversation:
-    persona: str        # Persona.key
-    channel: str        # one of: email, chat, messenger, instagram, whatsapp, x, phone
-    subject: str        # email subject; for other channels a short summary line
-    started_days_ago: float   # how long ago the first turn was, 0.1 .. 30
+    persona: str  # Persona.key
+    channel: str  # one of: email, chat, messenger, instagram, whatsapp, x, phone
+    subject: str  # email subject; for other channels a short summary line
+    started_days_ago: float  # how long ago the first turn was, 0.1 .. 30
     turns: tuple[Turn, ...]
-    status: str = "open"      # final ticket status: new, open, pending, on_hold, solved, closed
+    status: str = "open"  # final ticket status: new, open, pending, on_hold, solved, closed
     priority: str = "normal"  # low, normal, high, urgent
     tags: tuple[str, ...] = ()
 
 
 # Demo logins used as authors of agent replies and internal notes.
-AGENT = "agent@example.com"    # Julia Brandt, customer service
-LEAD = "lead@example.com"      # Stefan Kowalski, team lead
+AGENT = "agent@example.com"  # Julia Brandt, customer service
+LEAD = "lead@example.com"  # Stefan Kowalski, team lead
 SOCIAL = "social@example.com"  # Nina, social media care
-ADMIN = "admin@example.com"    # Tom, admin
+ADMIN = "admin@example.com"  # Tom, admin
 
 PERSONAS: tuple[Persona, ...] = (
     # German-speaking customers (DE / AT / CH)
     Persona(
-        "anna", "Anna Schneider", "de", email="anna.schneider@example.com",
+        "anna",
+        "Anna Schneider",
+        "de",
+        email="anna.schneider@example.com",
         instagram_id="17841402938475610",
     ),
     Persona("markus", "Markus Weber", "de", email="m.weber@example.net", phone="+4915123847561"),
     Persona(
-        "sabine", "Sabine Hoffmann", "de", email="sabine.hoffmann@example.org",
-        messenger_id="7340218845912067", chat_visitor_id="v-3c9e1a7b52d4",
+        "sabine",
+        "Sabine Hoffmann",
+        "de",
+        email="sabine.hoffmann@example.org",
+        messenger_id="7340218845912067",
+        chat_visitor_id="v-3c9e1a7b52d4",
     ),
     Persona(
-        "lukas", "Lukas Brandstätter", "de", email="lukas.brandstaetter@example.com",
+        "lukas",
+        "Lukas Brandstätter",
+        "de",
+        email="lukas.brandstaetter@example.com",
         phone="+436641872934",
     ),
     Persona(
-        "claudia", "Claudia Meier", "de", email="claudia.meier@example.net",
+        "claudia",
+        "Claudia Meier",
+        "de",
+        email="claudia.meier@example.net",
         chat_visitor_id="v-7f3a0d91c4e8",
     ),
     Persona(
-        "jonas", "Jonas Fischer", "de", email="jonas.fischer@example.com",
-        x_id="1283746592018374656", chat_visitor_id="v-b81e44f02a6c",
+        "jonas",
+        "Jonas Fischer",
+        "de",
+        email="jonas.fischer@example.com",
+        x_id="1283746592018374656",
+        chat_visitor_id="v-b81e44f02a6c",
     ),
     Persona(
-        "petra", "Petra Wagner", "de", email="petra.wagner@example.net", phone="+4915904418273",
+        "petra",
+        "Petra Wagner",
+        "de",
+        email="petra.wagner@example.net",
+        phone="+4915904418273",
     ),
     Persona("kevin", "Kevin Schulz", "de", phone="+4917623918450", messenger_id="6829104473815520"),
     Persona(
-        "lea", "Lea Zimmermann", "de", email="lea.zimmermann@example.com",
+        "lea",
+        "Lea Zimmermann",
+        "de",
+        email="lea.zimmermann@example.com",
         instagram_id="17841458823104492",
     ),
     Persona(
-        "thomas", "Dr. Thomas Gruber", "de", email="t.gruber@example.org", phone="+436769183402",
+        "thomas",
+        "Dr. Thomas Gruber",
+        "de",
+        email="t.gruber@example.org",
+        phone="+436769183402",
     ),
     Persona(
-        "melanie", "Melanie Krüger", "de", email="melanie.krueger@example.com",
+        "melanie",
+        "Melanie Krüger",
+        "de",
+        email="melanie.krueger@example.com",
         phone="+4915788823417",
     ),
     Persona(
-        "reto", "Reto Baumann", "de", email="reto.baumann@example.net",
+        "reto",
+        "Reto Baumann",
+        "de",
+        email="reto.baumann@example.net",
         messenger_id="5917720384461239",
     ),
     Persona(
-        "katrin", "Katrin Vogel", "de", email="k.vogel@example.org", phone="+4916094412873",
+        "katrin",
+        "Katrin Vogel",
+        "de",
+        email="k.vogel@example.org",
+        phone="+4916094412873",
         x_id="3190284756",
     ),
     # English-speaking customers (UK / IE / US)
     Persona(
-        "emily", "Emily Clarke", "en", email="emily.clarke@example.com",
+        "emily",
+        "Emily Clarke",
+        "en",
+        email="emily.clarke@example.com",
         instagram_id="17841446015528376",
     ),
     Persona(
-        "james", "James O'Connor", "en", email="james.oconnor@example.net",
+        "james",
+        "James O'Connor",
+        "en",
+        email="james.oconnor@example.net",
         x_id="1602938475012345678",
     ),
     Persona(
-        "sarah", "Sarah Mitchell", "en", email="sarah.mitchell@example.com", phone="+15125550147",
+        "sarah",
+        "Sarah Mitchell",
+        "en",
+        email="sarah.mitchell@example.com",
+        phone="+15125550147",
         chat_visitor_id="v-e24c7a1f90b3",
     ),
     Persona(
-        "olivia", "Olivia Bennett", "en", phone="+447700900482", instagram_id="17841400192837465",
+        "olivia",
+        "Olivia Bennett",
+        "en",
+        phone="+447700900482",
+        instagram_id="17841400192837465",
     ),
     Persona("david", "David Thompson", "en", email="d.thompson@example.org", phone="+447700900317"),
     Persona(
-        "megan", "Megan Walsh", "en", email="megan.walsh@example.com",
+        "megan",
+        "Megan Walsh",
+        "en",
+        email="megan.walsh@example.com",
         messenger_id="4471920385517702",
     ),
     Persona("ryan", "Ryan Patel", "en", x_id="748291036"),
     Persona(
-        "hannah", "Hannah Brooks", "en", email="hannah.brooks@example.net",
+        "hannah",
+        "Hannah Brooks",
+        "en",
+        email="hannah.brooks@example.net",
         chat_visitor_id="v-19d5b6e3a870",
     ),
     Persona(
-        "george", "George Harris", "en", email="george.harris@example.org", phone="+447700900845",
+        "george",
+        "George Harris",
+        "en",
+        email="george.harris@example.org",
+        phone="+447700900845",
     ),
     Persona("chloe", "Chloe Murphy", "en", phone="+353861947250", instagram_id="17841462230018845"),
     Persona(
-        "michael", "Michael Reynolds", "en", email="mreynolds@example.com", phone="+13125550182",
+        "michael",
+        "Michael Reynolds",
+        "en",
+        email="mreynolds@example.com",
+        phone="+13125550182",
         messenger_id="8205519374460128",
     ),
     Persona(
-        "priya", "Priya Shah", "en", email="priya.shah@example.net",
+        "priya",
+        "Priya Shah",
+        "en",
+        email="priya.shah@example.net",
         chat_visitor_id="v-5a0f8c2d71e9",
     ),
 )
@@ -272,9 +341,7 @@ CONVERSATIONS: tuple[Conversation, ...] = (
             ),
             Turn(
                 "customer",
-                "Danke für die schnelle Klärung nach dem Anruf.\n\n"
-                "Gruß\n"
-                "M. Weber",
+                "Danke für die schnelle Klärung nach dem Anruf.\n\nGruß\nM. Weber",
                 3400,
             ),
         ),
@@ -348,8 +415,7 @@ CONVERSATIONS: tuple[Conversation, ...] = (
             ),
             Turn(
                 "customer",
-                "Hallo Frau Brandt, ist heute angekommen, passt alles. Danke!!\n"
-                "S. Hoffmann",
+                "Hallo Frau Brandt, ist heute angekommen, passt alles. Danke!!\nS. Hoffmann",
                 2010,
             ),
         ),
@@ -929,8 +995,7 @@ CONVERSATIONS: tuple[Conversation, ...] = (
             ),
             Turn(
                 "note",
-                "Abmeldelink im Newsletter-Footer liefert 404, Ticket bei Marketing-Tech "
-                "eröffnet.",
+                "Abmeldelink im Newsletter-Footer liefert 404, Ticket bei Marketing-Tech eröffnet.",
                 50,
                 ADMIN,
             ),
@@ -1629,8 +1694,7 @@ CONVERSATIONS: tuple[Conversation, ...] = (
             ),
             Turn(
                 "note",
-                "Warum bekommen Kunden bei Ersatzaufträgen keine Versandmail? @admin bitte "
-                "prüfen.",
+                "Warum bekommen Kunden bei Ersatzaufträgen keine Versandmail? @admin bitte prüfen.",
                 12,
                 AGENT,
             ),
@@ -2056,10 +2120,10 @@ CONVERSATIONS: tuple[Conversation, ...] = (
                 "Hi,\n\n"
                 "two things:\n\n"
                 "1) The Ava cashmere jumper – is it 100% cashmere or a blend? The product page "
-                "just says \"cashmere\" but on the photo of the care label it looks like 70%. "
+                'just says "cashmere" but on the photo of the care label it looks like 70%. '
                 "And can it go in the washing machine on a wool cycle?\n\n"
                 "2) I ordered a pair of trainers on Saturday (order 100958) and the status "
-                "still says \"processing\". Has it shipped yet? I need them by next Friday.\n\n"
+                'still says "processing". Has it shipped yet? I need them by next Friday.\n\n'
                 "Thanks,\n"
                 "Priya Shah",
                 0,

@@ -92,11 +92,17 @@ def add_identity(
     customer = _surviving(customer)
     if owner is None:
         customer.identities.append(
-            CustomerIdentity(kind=identity.kind, value=identity.value,
-                             display_name=identity.display_name)
+            CustomerIdentity(
+                kind=identity.kind, value=identity.value, display_name=identity.display_name
+            )
         )
-        event = record_event("customer.identity_added", customer=customer, user=user, actor=actor,
-                             identity=f"{identity.kind}:{identity.value}")
+        event = record_event(
+            "customer.identity_added",
+            customer=customer,
+            user=user,
+            actor=actor,
+            identity=f"{identity.kind}:{identity.value}",
+        )
         if at is not None:
             event.created_at = at
         return customer
@@ -125,8 +131,9 @@ def merge_customers(
     keep.name = keep.name or other.name
     keep.language = keep.language or other.language
     db.session.expire(keep, ["identities"])
-    record_event("customer.merged", customer=keep, user=user, actor=actor,
-                 merged_customer_id=other.id)
+    record_event(
+        "customer.merged", customer=keep, user=user, actor=actor, merged_customer_id=other.id
+    )
     log.debug("merged customer %s into %s", other.id, keep.id)
 
 

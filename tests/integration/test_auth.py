@@ -36,8 +36,9 @@ def test_inactive_user_cannot_sign_in(client):
 
 def test_login_without_csrf_token_is_rejected(client):
     make_user("agent")
-    response = client.post("/login", data={"email": "agent@shop.example",
-                                           "password": "correct horse battery"})
+    response = client.post(
+        "/login", data={"email": "agent@shop.example", "password": "correct horse battery"}
+    )
     assert response.status_code == 400
     assert client.get("/inbox").status_code == 302
 
@@ -56,8 +57,14 @@ def test_login_then_inbox_then_logout(client):
 def test_login_redirects_only_within_the_site(client):
     make_user("agent")
     token = csrf_token(client)
-    response = client.post("/login?next=https://evil.example/", data={
-        "email": "agent@shop.example", "password": "correct horse battery", "csrf_token": token})
+    response = client.post(
+        "/login?next=https://evil.example/",
+        data={
+            "email": "agent@shop.example",
+            "password": "correct horse battery",
+            "csrf_token": token,
+        },
+    )
     assert response.headers["Location"] == "/inbox"
 
 
@@ -67,8 +74,9 @@ def test_passwords_are_stored_hashed(app):
     assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
 
 
-@pytest.mark.parametrize(("role", "status"), [("agent", 403), ("lead", 403), ("social", 403),
-                                              ("admin", 200)])
+@pytest.mark.parametrize(
+    ("role", "status"), [("agent", 403), ("lead", 403), ("social", 403), ("admin", 200)]
+)
 def test_user_admin_page_is_for_admins_only(client, role, status):
     make_user(role)
     log_in(client, f"{role}@shop.example")
@@ -90,8 +98,13 @@ def test_social_managers_see_social_tickets_only(client):
 
 
 def test_ticket_page_shows_the_conversation_with_sanitised_html(agent_client):
-    result = ingest(inbound(subject="Rücksendung", text="Hallo",
-                            html="<p>Hallo <b>Team</b><script>alert(1)</script></p>"))
+    result = ingest(
+        inbound(
+            subject="Rücksendung",
+            text="Hallo",
+            html="<p>Hallo <b>Team</b><script>alert(1)</script></p>",
+        )
+    )
     db.session.commit()
     page = agent_client.get(f"/tickets/{result.ticket.number}").get_data(as_text=True)
     assert "Rücksendung" in page and "<b>Team</b>" in page

@@ -31,7 +31,9 @@ def count(model) -> int:
 
 def event_kinds(ticket: Ticket) -> list[str]:
     return list(
-        db.session.scalars(select(Event.kind).where(Event.ticket_id == ticket.id).order_by(Event.id))
+        db.session.scalars(
+            select(Event.kind).where(Event.ticket_id == ticket.id).order_by(Event.id)
+        )
     )
 
 
@@ -67,8 +69,12 @@ def test_the_store_itself_refuses_a_second_copy(app):
     first = ingest(inbound(external_id="<dup@example.com>"))
     db.session.commit()
     copy = Message(
-        ticket_id=first.ticket.id, channel="email", direction="inbound", author_kind="customer",
-        external_id="<dup@example.com>", sent_at=first.message.sent_at,
+        ticket_id=first.ticket.id,
+        channel="email",
+        direction="inbound",
+        author_kind="customer",
+        external_id="<dup@example.com>",
+        sent_at=first.message.sent_at,
     )
     db.session.add(copy)
     with pytest.raises(Exception, match="(?i)unique|duplicate"):
@@ -151,7 +157,10 @@ def test_new_message_reopens_a_solved_ticket(app):
     reopened = db.session.scalars(
         select(Event).where(Event.ticket_id == ticket.id, Event.kind == "ticket.status_changed")
     ).all()
-    assert [(e.data["old"], e.data["new"]) for e in reopened] == [("new", "solved"), ("solved", "open")]
+    assert [(e.data["old"], e.data["new"]) for e in reopened] == [
+        ("new", "solved"),
+        ("solved", "open"),
+    ]
 
 
 def test_auto_reply_does_not_reopen(app):
@@ -173,8 +182,9 @@ def test_closed_ticket_is_not_continued(app):
 def test_same_customer_across_channels_by_shared_identity(app):
     """WhatsApp senders are phone numbers: a call from that number is the same customer."""
     wa = ingest(inbound("whatsapp", "+49 (151) 1234-5678", "Hallo", thread_key="wa-1"))
-    call = ingest(inbound("phone", "004915112345678", "Anruf: Frage zur Retoure",
-                          thread_key="+4915112345678"))
+    call = ingest(
+        inbound("phone", "004915112345678", "Anruf: Frage zur Retoure", thread_key="+4915112345678")
+    )
     db.session.commit()
     assert wa.ticket.customer_id == call.ticket.customer_id
     assert count(Customer) == 1
@@ -188,15 +198,23 @@ def test_message_with_two_known_identities_merges_their_customers(app):
     assert keep_id != gone_id
 
     # In the chat she types the e-mail address she ordered with.
-    ingest(inbound("chat", "v-lena", "lena@example.com", thread_key="s-l",
-                   also_known_as=(Identity("email", "Lena@Example.com"),)))
+    ingest(
+        inbound(
+            "chat",
+            "v-lena",
+            "lena@example.com",
+            thread_key="s-l",
+            also_known_as=(Identity("email", "Lena@Example.com"),),
+        )
+    )
     db.session.commit()
 
     keep = db.session.get(Customer, keep_id)
     gone = db.session.get(Customer, gone_id)
     assert gone.merged_into_id == keep.id
     assert {(i.kind, i.value) for i in keep.identities} == {
-        ("email", "lena@example.com"), ("chat_visitor", "v-lena")
+        ("email", "lena@example.com"),
+        ("chat_visitor", "v-lena"),
     }
     assert db.session.get(Ticket, chat.ticket.id).customer_id == keep.id
     assert count(CustomerIdentity) == 2
@@ -206,8 +224,15 @@ def test_message_with_two_known_identities_merges_their_customers(app):
 
 def test_new_identity_is_added_to_the_known_customer(app):
     first = ingest(inbound("chat", "v-9", "hi", thread_key="s-9"))
-    ingest(inbound("chat", "v-9", "tom@example.com", thread_key="s-9",
-                   also_known_as=(Identity("email", "tom@example.com"),)))
+    ingest(
+        inbound(
+            "chat",
+            "v-9",
+            "tom@example.com",
+            thread_key="s-9",
+            also_known_as=(Identity("email", "tom@example.com"),),
+        )
+    )
     mail = ingest(inbound("email", "TOM@example.com", "About my chat"))
     db.session.commit()
     assert mail.ticket.customer_id == first.ticket.customer_id
@@ -271,23 +296,28 @@ def test_ingest_is_one_transaction(app):
 def test_attachments_raw_source_and_sanitised_html(app):
     pdf = b"%PDF-1.4 invoice"
     raw = b"From: kunde@example.com\r\nSubject: Rechnung\r\n\r\nanbei"
-    result = ingest(inbound(
-        subject="Rechnung",
-        html='<p onclick="steal()">Anbei <script>alert(1)</script><img src="https://track.example/p.gif">'
-        '<a href="javascript:alert(1)">hier</a></p>',
-        attachments=(
-            InboundAttachment.from_bytes("rechnung.pdf", "application/pdf", pdf),
-            InboundAttachment.from_bytes("video.mp4", "video/mp4", b"x" * 2000, max_size=1000),
-        ),
-        raw=raw,
-        raw_content_type="message/rfc822",
-    ))
+    result = ingest(
+        inbound(
+            subject="Rechnung",
+            html='<p onclick="steal()">Anbei <script>alert(1)</script><img src="https://track.example/p.gif">'
+            '<a href="javascript:alert(1)">hier</a></p>',
+            attachments=(
+                InboundAttachment.from_bytes("rechnung.pdf", "application/pdf", pdf),
+                InboundAttachment.from_bytes("video.mp4", "video/mp4", b"x" * 2000, max_size=1000),
+            ),
+            raw=raw,
+            raw_content_type="message/rfc822",
+        )
+    )
     db.session.commit()
 
     message = db.session.get(Message, result.message.id)
     kept, omitted = message.attachments
     assert (kept.filename, kept.size, kept.sha256, kept.data) == (
-        "rechnung.pdf", len(pdf), hashlib.sha256(pdf).hexdigest(), pdf
+        "rechnung.pdf",
+        len(pdf),
+        hashlib.sha256(pdf).hexdigest(),
+        pdf,
     )
     assert omitted.data is None and omitted.size == 2000 and "limit" in omitted.omitted_reason
     assert message.raw_source.data == raw

@@ -19,10 +19,12 @@ def _wait_until_blocked_on_a_lock(app, deadline_seconds: float = 30) -> None:
     with app.app_context():
         deadline = time.monotonic() + deadline_seconds
         while time.monotonic() < deadline:
-            waiting = db.session.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            ))
+            waiting = db.session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+            )
             db.session.rollback()
             if waiting:
                 return

@@ -48,23 +48,43 @@ def test_db_upgrade_command_builds_an_empty_database(app, backend, tmp_path):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     else:
-        url = str(make_url(db.engine.url).set(database="helpdesk_upgrade_test").render_as_string(
-            hide_password=False))
+        url = str(
+            make_url(db.engine.url)
+            .set(database="helpdesk_upgrade_test")
+            .render_as_string(hide_password=False)
+        )
         admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("DROP DATABASE IF EXISTS helpdesk_upgrade_test"))
             conn.execute(text("CREATE DATABASE helpdesk_upgrade_test"))
         admin.dispose()
     env = {**os.environ, "DATABASE_URL": url, "HELPDESK_ENV": "development"}
-    done = subprocess.run([sys.executable, "-m", "helpdesk", "db", "upgrade"], env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "helpdesk", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     engine = create_engine(url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"tickets", "messages", "customers", "customer_identities", "events", "outbox",
-            "users", "teams", "intent_tags", "attachments", "channel_states",
-            "quarantined_inputs", "alembic_version"} <= tables
+    assert {
+        "tickets",
+        "messages",
+        "customers",
+        "customer_identities",
+        "events",
+        "outbox",
+        "users",
+        "teams",
+        "intent_tags",
+        "attachments",
+        "channel_states",
+        "quarantined_inputs",
+        "alembic_version",
+    } <= tables
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(app, backend):

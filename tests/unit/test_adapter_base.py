@@ -26,8 +26,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def message(**fields) -> InboundMessage:
-    values = dict(channel="email", external_id="<1@x>", sender=Identity("email", "a@example.com"),
-                  text="hi", sent_at=datetime(2026, 11, 23, 12, tzinfo=timezone(timedelta(hours=1))))
+    values = dict(
+        channel="email",
+        external_id="<1@x>",
+        sender=Identity("email", "a@example.com"),
+        text="hi",
+        sent_at=datetime(2026, 11, 23, 12, tzinfo=timezone(timedelta(hours=1))),
+    )
     values.update(fields)
     return InboundMessage(**values)
 
@@ -123,6 +128,9 @@ def test_adapters_and_classifiers_import_neither_flask_nor_helpdesk(package):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names
-                          if n.split(".")[0] in {"flask", "flask_sqlalchemy", "helpdesk"}]
+            offenders += [
+                f"{path.name}: {n}"
+                for n in names
+                if n.split(".")[0] in {"flask", "flask_sqlalchemy", "helpdesk"}
+            ]
     assert offenders == []

@@ -27,8 +27,11 @@ def test_development_and_tests_run_without_secret(env):
 
 
 def test_environment_overrides_defaults_and_mapping_overrides_environment():
-    environ = {"HELPDESK_SECRET_KEY": "from-env", "HELPDESK_INBOX_PAGE_SIZE": "25",
-               "HELPDESK_WORKER_SCHEDULE": "false"}
+    environ = {
+        "HELPDESK_SECRET_KEY": "from-env",
+        "HELPDESK_INBOX_PAGE_SIZE": "25",
+        "HELPDESK_WORKER_SCHEDULE": "false",
+    }
     config = build_config({"INBOX_PAGE_SIZE": 10}, environ=environ)
     assert config["SECRET_KEY"] == "from-env"
     assert config["INBOX_PAGE_SIZE"] == 10
