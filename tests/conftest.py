@@ -8,6 +8,7 @@ tables.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from collections.abc import Iterator
@@ -79,6 +80,14 @@ def database_url(request, tmp_path_factory) -> str:
     return request.getfixturevalue("postgres_available")
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a server does: its own application
+    context, database session and `g`, not the ones the test itself has pushed."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def _app(database_url: str) -> Flask:
     app = create_app(
@@ -89,6 +98,7 @@ def _app(database_url: str) -> Flask:
             "SQLALCHEMY_DATABASE_URI": database_url,
         }
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade()  # the migrations build the schema, as `helpdesk db upgrade` does
     return app

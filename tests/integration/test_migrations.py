@@ -89,7 +89,7 @@ def test_db_upgrade_command_builds_an_empty_database(app, backend, tmp_path):
 
 def test_sqlite_runs_with_wal_and_foreign_keys(app, backend):
     if backend != "sqlite":
-        pytest.skip("SQLite pragmas")
+        pytest.skip("WAL and foreign-key pragmas are SQLite settings")
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
