@@ -43,11 +43,13 @@ from pathlib import Path
 import psutil
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from channel_adapters.base import Identity, InboundMessage
+from channel_adapters.base import SENDER_IDENTITY_KIND, Identity, InboundMessage
 from helpdesk import create_app
+from helpdesk.database import create_empty_postgres_database
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
 from helpdesk.models import Message, Ticket
@@ -64,15 +66,6 @@ CHANNEL_WEIGHTS: dict[str, float] = {
     "whatsapp": 6.25,
     "x": 6.25,
     "phone": 15,
-}
-IDENTITY_KIND: dict[str, str] = {
-    "email": "email",
-    "chat": "chat_visitor",
-    "messenger": "messenger",
-    "instagram": "instagram",
-    "whatsapp": "phone",
-    "x": "x",
-    "phone": "phone",
 }
 
 FIRST_MESSAGES: dict[str, tuple[str, ...]] = {
@@ -234,7 +227,7 @@ def _sender(channel: str, number: int, rng: random.Random) -> Sender:
     }[channel]
     name = f"{first} {last}"
     language = "de" if rng.random() < 0.6 else "en"
-    return Sender(channel, Identity(IDENTITY_KIND[channel], value, name), language)
+    return Sender(channel, Identity(SENDER_IDENTITY_KIND[channel], value, name), language)
 
 
 def _new_thread(
@@ -303,35 +296,21 @@ def make_app(url: str, sqlite_synchronous: str | None = None) -> Flask:
 
 def prepare_postgres(url: str) -> str | None:
     """Create the database if missing and empty its schema; return why not, if we cannot."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        with admin.connect() as conn:
-            exists = conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-            )
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    except Exception as error:  # any failure to connect means: no PostgreSQL here
-        return f"{type(error).__name__}: {str(error).strip().splitlines()[0]}"
-    finally:
-        admin.dispose()
-    engine = create_engine(target)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
+        create_empty_postgres_database(url)
+    except OperationalError as error:
+        return str(error.orig or error).strip().splitlines()[0]
     return None
 
 
 # --- the measurement --------------------------------------------------------------------
 
 
-def run_backend(app: Flask, label: str, workload: Workload) -> Figures:
-    """Ingest and commit every message, one at a time, timing each; then check the store."""
+def run_backend(app: Flask, label: str, workload: Workload, batch: int = 1) -> Figures:
+    """Ingest every message, one at a time, timing each; then check the store."""
     messages = workload.messages
     with app.app_context():
-        latencies = _ingest_all(messages, label)
+        latencies = _ingest_all(messages, label, batch)
         stored = db.session.scalar(select(func.count()).select_from(Message))
         tickets = db.session.scalar(select(func.count()).select_from(Ticket))
         db.session.remove()
@@ -346,15 +325,22 @@ def run_backend(app: Flask, label: str, workload: Workload) -> Figures:
     return _figures(label, latencies, tickets)
 
 
-def _ingest_all(messages: Sequence[InboundMessage], label: str) -> tuple[list[float], float]:
+def _ingest_all(
+    messages: Sequence[InboundMessage], label: str, batch: int
+) -> tuple[list[float], float]:
+    """Ingest every message, committing after each `batch` of them (1: every message).
+
+    A message's latency is its ingest() plus, for the last of a batch, the commit.
+    """
     latencies: list[float] = []
     report = _progress(label, len(messages))
     clock = time.perf_counter
     loop_start = clock()
-    for inbound in messages:
+    for index, inbound in enumerate(messages, start=1):
         started = clock()
         ingest(inbound)
-        db.session.commit()
+        if index % batch == 0 or index == len(messages):
+            db.session.commit()
         latencies.append(clock() - started)
         report(len(latencies), clock() - loop_start)
     return latencies, clock() - loop_start
@@ -415,8 +401,10 @@ def print_summary(figures: Figures, workload: Workload) -> None:
     print(f"  peak RSS        {figures.peak_rss_mb:>10.0f} MB (process so far)")
 
 
-def result_json(count: int, results: dict[str, Figures | None], synchronous: str) -> str:
-    line: dict[str, object] = {"bench": "ingest", "messages": count}
+def result_json(
+    count: int, results: dict[str, Figures | None], synchronous: str, batch: int
+) -> str:
+    line: dict[str, object] = {"bench": "ingest", "messages": count, "batch": batch}
     for backend, figures in results.items():
         line[f"{backend}_msgs_per_s"] = round(figures.msgs_per_s, 1) if figures else None
         line[f"{backend}_p50_ms"] = round(figures.p50_ms, 3) if figures else None
@@ -441,6 +429,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="PRAGMA synchronous for SQLite (default: the app's setting, FULL)",
     )
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help=f"default {DEFAULT_PG_URL}")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="commit after this many messages, as one IMAP poll or one webhook batch does "
+        "(default 1: every message in its own transaction)",
+    )
     args = parser.parse_args(argv)
     if args.messages < 3:
         parser.error("--messages must be at least 3")
@@ -461,7 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results[backend] = _run(backend, args, workload)
         if results[backend]:
             print_summary(results[backend], workload)
-    print(result_json(args.messages, results, args.sqlite_synchronous or "FULL"))
+    print(result_json(args.messages, results, args.sqlite_synchronous or "FULL", args.batch))
     return 0
 
 
@@ -471,13 +466,13 @@ def _run(backend: str, args: argparse.Namespace, workload: Workload) -> Figures 
         with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as directory:
             url = f"sqlite:///{Path(directory) / 'bench.sqlite'}"
             app = make_app(url, args.sqlite_synchronous)
-            return run_backend(app, f"sqlite (synchronous={synchronous})", workload)
+            return run_backend(app, f"sqlite (synchronous={synchronous})", workload, args.batch)
     problem = prepare_postgres(args.pg_url)
     if problem:
         where = make_url(args.pg_url).render_as_string(hide_password=True)
         print(f"postgresql: skipped, {where} is unreachable ({problem})")
         return None
-    return run_backend(make_app(args.pg_url), "postgresql", workload)
+    return run_backend(make_app(args.pg_url), "postgresql", workload, args.batch)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,17 @@ IDENTITY_KINDS: tuple[str, ...] = (
     "x",
 )
 
+#: The kind of identity a channel's sender has.
+SENDER_IDENTITY_KIND: Mapping[str, str] = {
+    "email": "email",
+    "chat": "chat_visitor",
+    "messenger": "messenger",
+    "instagram": "instagram",
+    "whatsapp": "phone",
+    "x": "x",
+    "phone": "phone",
+}
+
 
 class AdapterError(Exception):
     """Base of everything a channel adapter raises."""

@@ -18,10 +18,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from helpdesk import create_app
+from helpdesk.database import create_empty_postgres_database
 from helpdesk.extensions import db
 from helpdesk.models import User
 
@@ -35,33 +37,14 @@ def postgres_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL
 
 
-def _prepare_postgres(url: str) -> str | None:
-    """Create the test database if needed and empty it; return why not, if we cannot."""
-    target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            exists = conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}
-            )
-            if not exists:
-                conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    except Exception as error:  # any failure to connect means: no PostgreSQL here
-        return f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        admin.dispose()
-    engine = create_engine(target)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return None
-
-
 @pytest.fixture(scope="session")
 def postgres_available() -> str:
     url = postgres_url()
-    problem = _prepare_postgres(url)
+    try:
+        create_empty_postgres_database(url)
+        problem = None
+    except OperationalError as error:
+        problem = str(error.orig or error).strip().splitlines()[0]
     if problem:
         message = (
             f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "

@@ -5,19 +5,9 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from channel_adapters.base import Identity, InboundMessage
+from channel_adapters.base import SENDER_IDENTITY_KIND, Identity, InboundMessage
 
 _ids = itertools.count(1)
-
-_SENDER_KIND = {
-    "email": "email",
-    "chat": "chat_visitor",
-    "messenger": "messenger",
-    "instagram": "instagram",
-    "whatsapp": "phone",
-    "x": "x",
-    "phone": "phone",
-}
 
 
 def inbound(
@@ -32,7 +22,7 @@ def inbound(
     display_name = fields.pop("display_name", None)
     return InboundMessage(
         channel=channel,
-        sender=Identity(_SENDER_KIND[channel], sender, display_name),
+        sender=Identity(SENDER_IDENTITY_KIND[channel], sender, display_name),
         text=text,
         **fields,
     )

@@ -14,7 +14,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from channel_adapters.base import CHANNEL_FAMILIES, Identity, InboundMessage
+from channel_adapters.base import (
+    CHANNEL_FAMILIES,
+    SENDER_IDENTITY_KIND,
+    Identity,
+    InboundMessage,
+)
 from helpdesk.demo.conversations import CONVERSATIONS, PERSONAS, Conversation, Persona, Turn
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
@@ -36,14 +41,14 @@ TEAM_FOR_FAMILY = {
     "phone": "Kundenservice",
     "social": "Social Media",
 }
-_SENDER = {
-    "email": ("email", "email"),
-    "chat": ("chat_visitor", "chat_visitor_id"),
-    "messenger": ("messenger", "messenger_id"),
-    "instagram": ("instagram", "instagram_id"),
-    "whatsapp": ("phone", "phone"),
-    "x": ("x", "x_id"),
-    "phone": ("phone", "phone"),
+#: Where a persona keeps the identity of each kind.
+_PERSONA_ATTRIBUTE = {
+    "email": "email",
+    "chat_visitor": "chat_visitor_id",
+    "messenger": "messenger_id",
+    "instagram": "instagram_id",
+    "x": "x_id",
+    "phone": "phone",
 }
 
 
@@ -165,8 +170,8 @@ def _inbound(
     at: datetime,
     earlier: list[str],
 ) -> InboundMessage:
-    kind, attribute = _SENDER[conversation.channel]
-    sender = Identity(kind, getattr(persona, attribute), persona.name)
+    kind = SENDER_IDENTITY_KIND[conversation.channel]
+    sender = Identity(kind, getattr(persona, _PERSONA_ATTRIBUTE[kind]), persona.name)
     also = ()
     if conversation.channel == "chat" and persona.email:  # the widget asks for an e-mail address
         also = (Identity("email", persona.email, persona.name),)
