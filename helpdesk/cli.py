@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import inspect, select
 
+from helpdesk.config import ConfigurationError
 from helpdesk.extensions import db
 from helpdesk.models import ROLES, User
 from helpdesk.services.events import record_event
@@ -32,7 +33,12 @@ def main() -> None:
     )
     cli.add_command(shell_command)
     cli.add_command(routes_command)
-    cli.main(prog_name="helpdesk")
+    try:
+        cli.main(prog_name="helpdesk")
+    except ConfigurationError as error:
+        # The one error a newcomer meets first: say what to do, not where it was raised.
+        click.echo(f"Error: {error}", err=True)
+        raise SystemExit(1) from None
 
 
 def require_schema() -> None:

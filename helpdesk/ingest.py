@@ -21,7 +21,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import object_session
 from sqlalchemy.orm.util import identity_key
 
 from channel_adapters.base import Identity, InboundMessage
@@ -461,7 +460,7 @@ def _event(kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
 def _expire(model: type, row_id: int) -> None:
     """Make an ORM object loaded earlier in this session read the row again."""
     obj = db.session.identity_map.get(identity_key(model, row_id))
-    if obj is not None and object_session(obj) is db.session():
+    if obj is not None:
         db.session.expire(obj)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, redirect, url_for
 from sqlalchemy import text
 
 from helpdesk.extensions import db
@@ -19,6 +19,4 @@ def healthz():
 
 @bp.get("/")
 def root():
-    from flask import redirect, url_for
-
     return redirect(url_for("inbox.index"))

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from helpdesk import create_app
@@ -53,3 +57,12 @@ def test_database_url_chooses_postgresql_with_psycopg3(url):
 def test_bad_sqlite_synchronous_is_refused():
     with pytest.raises(ConfigurationError, match="SQLITE_SYNCHRONOUS"):
         build_config(environ={"HELPDESK_SECRET_KEY": "x", "HELPDESK_SQLITE_SYNCHRONOUS": "FAST;"})
+
+
+def test_cli_says_how_to_fix_a_missing_secret(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    done = subprocess.run([sys.executable, "-m", "helpdesk", "stats"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.startswith("Error: HELPDESK_SECRET_KEY is not set.")
+    assert "Traceback" not in done.stderr
