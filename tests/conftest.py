@@ -9,6 +9,7 @@ tables.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -37,23 +38,46 @@ def postgres_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL
 
 
+@functools.cache
+def postgres_problem() -> str | None:
+    """Prepare the PostgreSQL test database once; say why not, if it cannot be reached."""
+    try:
+        create_empty_postgres_database(postgres_url())
+    except OperationalError as error:
+        return str(error.orig or error).strip().splitlines()[0]
+    return None
+
+
+def _postgres_status() -> str:
+    where = make_url(postgres_url()).render_as_string(hide_password=True)
+    problem = postgres_problem()
+    if problem is None:
+        return f"postgresql: {where} (every store test runs on SQLite and on PostgreSQL)"
+    consequence = "a failure under CI=true" if _in_ci() else "the [postgresql] runs are skipped"
+    return f"postgresql: UNREACHABLE at {where} ({problem}); {consequence}"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_report_header(config) -> str:
+    return _postgres_status()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if postgres_problem() is not None:
+        terminalreporter.write_line(_postgres_status())
+
+
 @pytest.fixture(scope="session")
 def postgres_available() -> str:
-    url = postgres_url()
-    try:
-        create_empty_postgres_database(url)
-        problem = None
-    except OperationalError as error:
-        problem = str(error.orig or error).strip().splitlines()[0]
-    if problem:
-        message = (
-            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
-            f"({problem}); the [postgresql] runs are skipped. Set TEST_DATABASE_URL to use another."
-        )
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message + " Under CI=true this is a failure.", pytrace=False)
+    if postgres_problem() is not None:
+        message = "PostgreSQL is unreachable (see the postgresql: line)"
+        if _in_ci():
+            pytest.fail(message + "; under CI=true that is a failure", pytrace=False)
         pytest.skip(message)
-    return url
+    return postgres_url()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
