@@ -3,7 +3,8 @@
 set -euo pipefail
 
 declare -A needs=(
-  [/usr/bin/chromium]=chromium   # browser tests (Playwright drives Debian's Chromium)
+  [/usr/bin/chromium]=chromium          # browser tests (Playwright drives Debian's Chromium)
+  [/usr/sbin/dovecot]=dovecot-imapd     # e-mail tests talk to a real IMAP server
 )
 
 missing=()
