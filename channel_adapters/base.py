@@ -192,7 +192,13 @@ class InboundMessage:
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
-    """A reply on its way out. `message_id` is ours and doubles as idempotency key."""
+    """A reply on its way out. `message_id` is ours and doubles as idempotency key.
+
+    `references` lists the conversation's earlier message ids, oldest first; the
+    last one is what this message answers. `sender` is the address or account
+    it leaves from (e.g. the mailbox's From). `auto_submitted` marks mail no
+    person wrote (acknowledgements, notifications), so other robots do not answer.
+    """
 
     channel: str
     recipient: Identity
@@ -200,9 +206,13 @@ class OutboundMessage:
     message_id: str
     subject: str = ""
     html: str | None = None
+    sender: str | None = None
+    cc: tuple[str, ...] = ()
     thread_key: str | None = None
     references: tuple[str, ...] = ()
     attachments: tuple[InboundAttachment, ...] = ()
+    auto_submitted: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
