@@ -30,11 +30,13 @@ DEFAULTS: dict[str, Any] = {
     "INBOX_PAGE_SIZE": 50,
     "ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
     "WORKER_SCHEDULE": True,
+    # A message on a ticket solved longer ago than this starts a linked follow-up.
+    "FOLLOW_UP_AFTER_DAYS": 14,
 }
 
 # Environment variables whose value is not a plain string.
 _BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE"}
-_INTEGER = {"INBOX_PAGE_SIZE", "ATTACHMENT_MAX_BYTES", "MAX_CONTENT_LENGTH"}
+_INTEGER = {"INBOX_PAGE_SIZE", "ATTACHMENT_MAX_BYTES", "MAX_CONTENT_LENGTH", "FOLLOW_UP_AFTER_DAYS"}
 
 
 class ConfigurationError(RuntimeError):

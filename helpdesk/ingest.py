@@ -16,9 +16,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
@@ -71,6 +72,7 @@ class _Thread:
     status: str
     customer_id: int
     language: str | None
+    solved_at: datetime | None
 
 
 # Statements are built once; each call only binds values.
@@ -82,7 +84,13 @@ _FIND_IDENTITY = (
     .join(Customer, Customer.id == CustomerIdentity.customer_id)
     .where(CustomerIdentity.kind == bindparam("kind"), CustomerIdentity.value == bindparam("value"))
 )
-_THREAD_COLUMNS = (Ticket.id, Ticket.status, Ticket.customer_id, Ticket.language)
+_THREAD_COLUMNS = (
+    Ticket.id,
+    Ticket.status,
+    Ticket.customer_id,
+    Ticket.language,
+    Ticket.solved_at,
+)
 _FIND_BY_REFERENCES = (
     select(*_THREAD_COLUMNS)
     .join(Message, Message.ticket_id == Ticket.id)
@@ -182,6 +190,9 @@ def _store(
     events: list[dict[str, Any]] = []
     customer_id = _customer_for(conn, inbound.identities, language, received_at, events)
     thread = _find_thread(conn, inbound, customer_id)
+    follow_up_of = None
+    if thread is not None and _is_finished(thread, received_at):
+        follow_up_of, thread = thread.ticket_id, None
 
     if thread is None:
         ticket_id = _insert(
@@ -196,6 +207,7 @@ def _store(
                 "language": language,
                 "created_at": received_at,
                 "last_activity_at": received_at,
+                "follow_up_of_id": follow_up_of,
             },
         )
         events.append(
@@ -205,6 +217,7 @@ def _store(
                 ticket_id=ticket_id,
                 customer_id=customer_id,
                 channel=inbound.channel,
+                **({"follow_up_of": follow_up_of} if follow_up_of else {}),
             )
         )
     else:
@@ -314,29 +327,47 @@ def _customer_for(
 
 
 def _find_thread(conn: Connection, inbound: InboundMessage, customer_id: int) -> _Thread | None:
-    """The ticket `inbound` continues, or None for a new conversation.
+    """The ticket `inbound` belongs to, or None for a new conversation.
 
-    E-mail: a Message-ID it references, else the ticket token in the subject,
-    which counts only from the ticket's own customer because ticket numbers can
-    be guessed. Chat, social and phone: the conversation key. A closed ticket
-    is never continued; the message starts a follow-up instead.
+    E-mail: a Message-ID it references (also the original of a bounce), else
+    the ticket token in the subject, else Outlook's conversation (thread key);
+    the last two count only from the ticket's own customer, because ticket
+    numbers can be guessed. Chat, social and phone: the conversation key.
     """
     row = None
-    if inbound.references:
-        row = conn.execute(_FIND_BY_REFERENCES, {"refs": list(inbound.references)}).first()
-    if row is None and inbound.channel == "email":
+    references = list(inbound.references)
+    if inbound.metadata.get("bounced_message_id"):
+        references.append(inbound.metadata["bounced_message_id"])
+    if references:
+        row = conn.execute(_FIND_BY_REFERENCES, {"refs": references}).first()
+    is_email = inbound.channel == "email"
+    if row is None and is_email:
         for match in TICKET_TOKEN.finditer(inbound.subject):
-            candidate = conn.execute(_FIND_TICKET, {"ticket_id": int(match.group(1))}).first()
-            if candidate is not None and candidate.customer_id == customer_id:
-                row = candidate
+            row = _own(conn.execute(_FIND_TICKET, {"ticket_id": int(match.group(1))}), customer_id)
+            if row is not None:
                 break
     if row is None and inbound.thread_key:
-        row = conn.execute(
+        found = conn.execute(
             _FIND_BY_THREAD_KEY, {"channel": inbound.channel, "key": inbound.thread_key}
-        ).first()
-    if row is None or row.status == "closed":
-        return None
-    return _Thread(row.id, row.status, row.customer_id, row.language)
+        )
+        row = _own(found, customer_id) if is_email else found.first()
+    return None if row is None else _Thread(*row)
+
+
+def _own(result, customer_id: int):
+    """The row of `result` if its ticket belongs to `customer_id`."""
+    row = result.first()
+    return row if row is not None and row.customer_id == customer_id else None
+
+
+def _is_finished(thread: _Thread, at: datetime) -> bool:
+    """A closed ticket, or one solved longer ago than the follow-up window, stays as it is."""
+    if thread.status == "closed":
+        return True
+    window = timedelta(days=current_app.config["FOLLOW_UP_AFTER_DAYS"])
+    return thread.status == "solved" and thread.solved_at is not None and (
+        at - thread.solved_at > window
+    )
 
 
 def _continue_ticket(

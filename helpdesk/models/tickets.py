@@ -59,8 +59,13 @@ class Ticket(db.Model):
     sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The DM a social media manager handed over to care points at the care ticket.
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # A customer writing on a ticket closed (or solved long ago) starts a linked follow-up.
+    follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     customer: Mapped[Customer] = relationship()
+    follow_up_of: Mapped[Ticket | None] = relationship(
+        remote_side="Ticket.id", foreign_keys=[follow_up_of_id]
+    )
     assignee: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
     messages: Mapped[list[Message]] = relationship(

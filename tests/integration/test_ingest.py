@@ -340,3 +340,50 @@ def test_agent_reply_counts_first_response_and_queues_delivery(app):
     assert result.ticket.status == "open"
     item = db.session.scalars(select(OutboxItem)).one()
     assert (item.kind, item.status, item.message_id) == ("send_message", "pending", reply.id)
+
+
+def test_message_on_a_ticket_solved_long_ago_opens_a_linked_follow_up(app):
+    from datetime import timedelta
+
+    first = ingest(inbound(external_id="<old@example.com>"))
+    solved = first.ticket
+    set_status(solved, "solved", at=solved.created_at)
+    solved.solved_at = solved.created_at - timedelta(days=app.config["FOLLOW_UP_AFTER_DAYS"] + 1)
+    db.session.commit()
+
+    later = ingest(inbound(subject="Re: again", references=("<old@example.com>",)))
+    db.session.commit()
+    assert later.created_ticket
+    assert later.ticket.follow_up_of_id == solved.id
+    assert db.session.get(Ticket, solved.id).status == "solved"
+    created = db.session.scalars(
+        select(Event).where(Event.ticket_id == later.ticket_id, Event.kind == "ticket.created")
+    ).one()
+    assert created.data["follow_up_of"] == solved.id
+
+
+def test_outlook_conversation_threads_only_for_the_same_customer(app):
+    first = ingest(inbound(thread_key="outlook:AdkB4Xyz", subject="Rücksendung"))
+    same = ingest(inbound(thread_key="outlook:AdkB4Xyz", subject="AW: Rücksendung"))
+    other = ingest(inbound(sender="x@example.net", thread_key="outlook:AdkB4Xyz"))
+    assert same.ticket_id == first.ticket_id
+    assert other.created_ticket
+
+
+def test_bounce_threads_to_the_ticket_of_the_mail_that_bounced(app):
+    first = ingest(inbound())
+    reply = add_reply(
+        first.ticket, make_user("agent"), "Ihre Retoure ist da.", external_id="<o1@shop>"
+    )
+    set_status(first.ticket, "solved")
+    db.session.commit()
+    bounce = ingest(
+        inbound(
+            sender="mailer-daemon@mx.example.com",
+            subject="Undelivered Mail Returned to Sender",
+            auto_submitted=True,
+            metadata={"automatic": "bounce", "bounced_message_id": reply.external_id},
+        )
+    )
+    assert bounce.ticket_id == first.ticket_id
+    assert db.session.get(Ticket, first.ticket_id).status == "solved"
