@@ -56,6 +56,9 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(run)
     app.cli.add_command(worker)
     app.cli.add_command(stats)
+    app.cli.add_command(mailbox)
+    app.cli.add_command(poll_mail)
+    app.cli.add_command(import_mail)
 
 
 @click.group(help="Manage the people who sign in.")
@@ -202,3 +205,147 @@ def _supervise(processes: list[subprocess.Popen]) -> None:
             "a process stopped unexpectedly (exit code "
             f"{failed[0].returncode}); see its messages above"
         )
+
+
+@click.group(help="The IMAP mailboxes the helpdesk reads.")
+def mailbox() -> None:
+    pass
+
+
+@mailbox.command("add")
+@click.argument("name")
+@click.option("--host", required=True)
+@click.option("--port", type=int, help="default 993 for ssl, 143 otherwise")
+@click.option(
+    "--security", type=click.Choice(["ssl", "starttls", "none"]), default="ssl", show_default=True
+)
+@click.option("--username", required=True)
+@click.option(
+    "--password-env",
+    required=True,
+    metavar="VAR",
+    help="name of the environment variable that holds the password",
+)
+@click.option("--folder", default="INBOX", show_default=True)
+@click.option("--processed-folder", help="move processed mail here instead of flagging it seen")
+@click.option("--address", help="the mailbox's e-mail address, used as From (default: username)")
+@click.option("--from-name", help='display name on replies, e.g. "Shop Kundenservice"')
+@click.option(
+    "--acknowledge/--no-acknowledge",
+    default=False,
+    help="send an automatic acknowledgement for new tickets",
+)
+@with_appcontext
+def mailbox_add(
+    name: str,
+    host: str,
+    port: int | None,
+    security: str,
+    username: str,
+    password_env: str,
+    folder: str,
+    processed_folder: str | None,
+    address: str | None,
+    from_name: str | None,
+    acknowledge: bool,
+) -> None:
+    """Add a mailbox to read, e.g. service@ or returns@."""
+    from helpdesk.errors import InvalidInput
+    from helpdesk.services.mailboxes import add_mailbox
+
+    require_schema()
+    try:
+        add_mailbox(
+            name,
+            address=address or username,
+            host=host,
+            port=port or (993 if security == "ssl" else 143),
+            security=security,
+            username=username,
+            password_env=password_env,
+            folder=folder,
+            processed_folder=processed_folder,
+            from_name=from_name,
+            acknowledge=acknowledge,
+        )
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"added mailbox {name}; `helpdesk poll-mail --once` reads it now")
+
+
+@mailbox.command("list")
+@with_appcontext
+def mailbox_list() -> None:
+    """The mailboxes with their health: last success and last error."""
+    from helpdesk.services.mailboxes import mailboxes
+
+    require_schema()
+    boxes = mailboxes(enabled_only=False)
+    if not boxes:
+        click.echo("no mailboxes yet; add one with `helpdesk mailbox add`")
+    for box in boxes:
+        config = box.config
+        ok = box.last_success_at.isoformat(timespec="seconds") if box.last_success_at else "never"
+        click.echo(
+            f"{box.name}: {config['address']} via {config['host']}:{config['port']} "
+            f"({config['security']}), folder {config['folder']}, "
+            f"last UID {box.state.get('last_uid', '-')}, last success {ok}"
+            + (f", LAST ERROR: {box.last_error}" if box.last_error else "")
+        )
+
+
+@click.command("poll-mail")
+@click.option("--once", is_flag=True, help="read every mailbox once and stop")
+@with_appcontext
+def poll_mail(once: bool) -> None:
+    """Read the mailboxes: once, or continuously (IDLE) until stopped."""
+    from channel_adapters.base import AdapterError
+    from helpdesk.errors import HelpdeskError
+    from helpdesk.services.mail_intake import poll_mailbox
+    from helpdesk.services.mailboxes import mailboxes
+
+    require_schema()
+    boxes = mailboxes()
+    if not boxes:
+        raise click.ClickException("no mailboxes configured; add one with `helpdesk mailbox add`")
+    if not once:
+        from helpdesk.scheduler import MailWatchers
+
+        watchers = MailWatchers(current_app._get_current_object())
+        watchers.ensure()
+        click.echo(f"watching {len(boxes)} mailboxes (Ctrl-C stops)", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            watchers.shutdown()
+        return
+    failures = 0
+    for box in boxes:
+        try:
+            result = poll_mailbox(
+                box, on_mail=lambda outcome, n=box.name: click.echo(f"{n}: {outcome}", err=True)
+            )
+        except (AdapterError, HelpdeskError) as error:
+            failures += 1
+            click.echo(f"{box.name}: FAILED: {error}")
+            continue
+        click.echo(f"{box.name}: {result.report}")
+    if failures:
+        raise click.ClickException(f"{failures} of {len(boxes)} mailboxes could not be read")
+
+
+@click.command("import-mail")
+@click.argument("path", type=click.Path(exists=True))
+@with_appcontext
+def import_mail(path: str) -> None:
+    """Import a Maildir, an mbox file or a folder of .eml files; twice adds nothing."""
+    from helpdesk.services.mail_import import import_mail as run_import
+    from helpdesk.services.mail_import import mail_sources
+
+    require_schema()
+    sources = mail_sources(path)
+    with click.progressbar(length=len(sources), label="importing mail", file=sys.stderr) as bar:
+        report = run_import(path, sources=sources, on_mail=lambda _outcome: bar.update(1))
+    click.echo(f"import-mail: {report}")

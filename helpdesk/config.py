@@ -32,11 +32,25 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_SCHEDULE": True,
     # A message on a ticket solved longer ago than this starts a linked follow-up.
     "FOLLOW_UP_AFTER_DAYS": 14,
+    # Loop guard: automatic acknowledgements one address may receive per hour.
+    "ACKNOWLEDGEMENTS_PER_HOUR": 1,
+    # Outgoing mail: SMTP server (smtp://user:pass@host:587, smtps://..., smtp+plain://host:25)
+    # and the From address used when no mailbox is configured.
+    "SMTP_URL": None,
+    "MAIL_FROM": None,
+    "IMAP_CA_FILE": None,
+    "SMTP_CA_FILE": None,
 }
 
 # Environment variables whose value is not a plain string.
 _BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE"}
-_INTEGER = {"INBOX_PAGE_SIZE", "ATTACHMENT_MAX_BYTES", "MAX_CONTENT_LENGTH", "FOLLOW_UP_AFTER_DAYS"}
+_INTEGER = {
+    "INBOX_PAGE_SIZE",
+    "ATTACHMENT_MAX_BYTES",
+    "MAX_CONTENT_LENGTH",
+    "FOLLOW_UP_AFTER_DAYS",
+    "ACKNOWLEDGEMENTS_PER_HOUR",
+}
 
 
 class ConfigurationError(RuntimeError):

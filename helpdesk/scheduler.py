@@ -1,8 +1,8 @@
 """The worker: one process that runs the scheduled jobs (APScheduler).
 
-Jobs are registered by the parts that need them (polling mailboxes, delivering
-the outbox, SLA checks); each runs inside an application context and never
-overlaps with itself.
+Each job runs inside an application context and never overlaps with itself.
+Mailboxes are read by long-lived watcher threads (IMAP IDLE), which a job
+starts and restarts.
 """
 
 from __future__ import annotations
@@ -10,14 +10,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import wraps
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from helpdesk.extensions import db
+from helpdesk.services.delivery import deliver_due
+from helpdesk.services.mail_intake import watch_mailbox
+from helpdesk.services.mailboxes import mailboxes
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +34,40 @@ class Job:
     seconds: int
 
 
-#: Filled by the features that need background work.
-JOBS: list[Job] = []
+class MailWatchers:
+    """One thread per enabled mailbox, each holding an IMAP IDLE connection open."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.stop = threading.Event()
+        self.threads: dict[int, threading.Thread] = {}
+
+    def ensure(self) -> None:
+        """Start a watcher for every enabled mailbox that has none (new ones, crashed ones)."""
+        for mailbox in mailboxes():
+            thread = self.threads.get(mailbox.id)
+            if thread is None or not thread.is_alive():
+                thread = threading.Thread(
+                    target=watch_mailbox,
+                    args=(self.app, mailbox.id, self.stop),
+                    name=f"mailbox-{mailbox.name}",
+                    daemon=True,
+                )
+                thread.start()
+                self.threads[mailbox.id] = thread
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        for thread in self.threads.values():
+            thread.join(timeout=60)
+
+
+def default_jobs(watchers: MailWatchers) -> list[Job]:
+    """The worker's schedule."""
+    return [
+        Job("deliver-outbox", lambda: deliver_due(), seconds=10),
+        Job("watch-mailboxes", watchers.ensure, seconds=60),
+    ]
 
 
 def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
@@ -47,9 +84,9 @@ def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
     return run
 
 
-def build_scheduler(app: Flask, jobs: list[Job] | None = None) -> BlockingScheduler:
+def build_scheduler(app: Flask, jobs: list[Job]) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
-    for job in JOBS if jobs is None else jobs:
+    for job in jobs:
         scheduler.add_job(
             _in_app_context(app, job),
             "interval",
@@ -57,16 +94,19 @@ def build_scheduler(app: Flask, jobs: list[Job] | None = None) -> BlockingSchedu
             id=job.id,
             max_instances=1,
             coalesce=True,
+            next_run_time=datetime.now(UTC),  # first run at start, not one interval later
         )
     return scheduler
 
 
 def run_worker(app: Flask) -> None:
     """Run the scheduled jobs until SIGTERM or Ctrl-C."""
-    scheduler = build_scheduler(app)
+    watchers = MailWatchers(app)
+    jobs = default_jobs(watchers)
+    scheduler = build_scheduler(app, jobs)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    names = ", ".join(j.id for j in JOBS) or "none yet"
-    log.info("worker started with %d jobs (%s)", len(JOBS), names)
+    log.info("worker started with %d jobs (%s)", len(jobs), ", ".join(j.id for j in jobs))
     with contextlib.suppress(KeyboardInterrupt):
         scheduler.start()
+    watchers.shutdown()
     log.info("worker stopped")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from flask import current_app
+
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models import TICKET_STATUSES, Message, OutboxItem, Ticket, User
 from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
+from helpdesk.services.mailboxes import mailbox_for_address
 
 
 def add_reply(
@@ -30,13 +33,15 @@ def add_reply(
         raise InvalidInput("a reply needs some text")
     at = at or utcnow()
     channel = channel or _last_customer_channel(ticket)
+    answered = _last_inbound(ticket, channel)
     message = Message(
         ticket=ticket,
         channel=channel,
         direction="outbound",
         author_kind=author_kind,
         author=author,
-        external_id=external_id or f"<{secrets.token_hex(12)}@helpdesk>",
+        external_id=external_id or _new_message_id(channel, answered),
+        counterpart=answered.counterpart if answered else None,
         subject=ticket.subject,
         text=text,
         sent_at=at,
@@ -47,7 +52,7 @@ def add_reply(
     ticket.last_activity_at = max(ticket.last_activity_at, at)
     if author_kind == "agent" and ticket.first_response_at is None:
         ticket.first_response_at = at
-    if ticket.status == "new":
+    if ticket.status == "new" and author_kind == "agent":
         ticket.status = "open"
     if deliver:
         db.session.add(
@@ -117,6 +122,22 @@ def set_status(
         ticket.solved_at = ticket.solved_at or at
     else:
         ticket.solved_at = None
+
+
+def _last_inbound(ticket: Ticket, channel: str) -> Message | None:
+    inbound = [m for m in ticket.messages if m.direction == "inbound" and m.channel == channel]
+    return inbound[-1] if inbound else None
+
+
+def _new_message_id(channel: str, answered: Message | None) -> str:
+    """Our id for an outgoing message; for e-mail a Message-ID in the mailbox's domain."""
+    domain = "helpdesk.invalid"
+    if channel == "email":
+        mailbox = mailbox_for_address(answered.details.get("recipient") if answered else None)
+        address = mailbox.config.get("address") if mailbox else current_app.config["MAIL_FROM"]
+        if address and "@" in address:
+            domain = address.rsplit("@", 1)[1]
+    return f"<{secrets.token_hex(16)}@{domain}>"
 
 
 def _last_customer_channel(ticket: Ticket) -> str:

@@ -49,6 +49,12 @@ LABELS = {
         "social": _l("Social media"),
         "admin": _l("Administrator"),
     },
+    "delivery": {
+        "sent": _l("Delivered"),
+        "retrying": _l("Not delivered yet, trying again"),
+        "failed": _l("Delivery failed"),
+        "bounced": _l("Bounced"),
+    },
     "author": {
         "customer": _l("Customer"),
         "agent": _l("Agent"),
