@@ -54,9 +54,12 @@ class QuarantinedInput(db.Model):
     """
 
     __tablename__ = "quarantined_inputs"
+    # The same bytes are quarantined once, however often they are delivered or imported.
+    __table_args__ = (UniqueConstraint("channel", "sha256"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(Text)
     content_type: Mapped[str] = mapped_column(String(100), default="application/octet-stream")

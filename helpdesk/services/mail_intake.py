@@ -8,6 +8,7 @@ unique Message-ID makes that second delivery a no-op.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections import Counter
@@ -73,8 +74,11 @@ def take_in_mail(
             received_at=received_at or utcnow(),
         )
     except ParseError as error:
-        quarantine("email", raw, reason=str(error), source=source)
-        return "quarantined"
+        return (
+            "quarantined"
+            if quarantine("email", raw, reason=str(error), source=source)
+            else ("duplicate")
+        )
     if inbound.sender.value in own_addresses():
         log.info("%s: skipped our own mail %s", source, inbound.external_id)
         return "own"
@@ -90,10 +94,21 @@ def take_in_mail(
 
 def quarantine(
     channel: str, raw: bytes, *, reason: str, source: str, content_type: str = "message/rfc822"
-) -> QuarantinedInput:
-    """Keep input we could not read, whole, with the reason; admins see it."""
+) -> QuarantinedInput | None:
+    """Keep input we could not read, whole, with the reason; admins see it.
+
+    Returns None when exactly these bytes are in quarantine already.
+    """
+    digest = hashlib.sha256(raw).hexdigest()
+    if db.session.scalar(
+        select(QuarantinedInput.id).where(
+            QuarantinedInput.channel == channel, QuarantinedInput.sha256 == digest
+        )
+    ):
+        return None
     item = QuarantinedInput(
         channel=channel,
+        sha256=digest,
         source=source,
         reason=reason[:2000],
         content_type=content_type,
