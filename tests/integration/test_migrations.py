@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -105,11 +106,26 @@ def test_upgrading_keeps_the_data(app, backend, tmp_path):
     db.session.remove()
     downgrade(revision="b1e50a766d47")  # the first schema
     try:
+        with db.engine.begin() as conn:
+            for raw in (b"broken one", b"broken one", b"broken two"):
+                conn.execute(
+                    text(
+                        "INSERT INTO quarantined_inputs (channel, source, reason, content_type,"
+                        " size, data, received_at) VALUES ('email', 'test', 'unreadable',"
+                        " 'message/rfc822', :size, :data, CURRENT_TIMESTAMP)"
+                    ),
+                    {"size": len(raw), "data": raw},
+                )
         upgrade()
     finally:
         upgrade()  # leave the schema complete for the tests that follow
     counts = {
         table: db.session.scalar(text(f"SELECT count(*) FROM {table}"))
-        for table in ("tickets", "messages", "customers", "events")
+        for table in ("tickets", "messages", "customers", "events", "quarantined_inputs")
     }
-    assert counts == {"tickets": 1, "messages": 1, "customers": 1, "events": 3}
+    assert counts == {
+        "tickets": 1, "messages": 1, "customers": 1, "events": 3, "quarantined_inputs": 2
+    }  # fmt: skip
+    hashes = db.session.scalars(text("SELECT sha256 FROM quarantined_inputs ORDER BY id")).all()
+    assert hashes == [hashlib.sha256(b"broken one").hexdigest(),
+                      hashlib.sha256(b"broken two").hexdigest()]  # fmt: skip
