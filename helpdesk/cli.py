@@ -43,7 +43,7 @@ def main() -> None:
 
 def require_schema() -> None:
     """Stop with what to do next when the database has no tables yet."""
-    if not inspect(db.engine).has_table("alembic_version"):
+    if not inspect(db.session.connection()).has_table("alembic_version"):
         raise click.ClickException(
             f"the database at {db.engine.url.render_as_string(hide_password=True)} has no schema "
             "yet. Run: helpdesk db upgrade"

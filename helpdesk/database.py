@@ -32,7 +32,7 @@ def configure_engine(engine: Engine, config: Mapping[str, Any]) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_empty_postgres_database(url: str) -> None:

@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
+from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -40,11 +40,15 @@ def postgres_url() -> str:
 
 @functools.cache
 def postgres_problem() -> str | None:
-    """Prepare the PostgreSQL test database once; say why not, if it cannot be reached."""
+    """Why PostgreSQL cannot be used for the tests, or None. Only looks; changes nothing."""
+    engine = create_engine(make_url(postgres_url()).set(database="postgres"))
     try:
-        create_empty_postgres_database(postgres_url())
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
     except OperationalError as error:
         return str(error.orig or error).strip().splitlines()[0]
+    finally:
+        engine.dispose()
     return None
 
 
@@ -72,11 +76,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 @pytest.fixture(scope="session")
 def postgres_available() -> str:
+    """The test database, created if missing and emptied: only when a test needs it."""
     if postgres_problem() is not None:
         message = "PostgreSQL is unreachable (see the postgresql: line)"
         if _in_ci():
             pytest.fail(message + "; under CI=true that is a failure", pytrace=False)
         pytest.skip(message)
+    create_empty_postgres_database(postgres_url())
     return postgres_url()
 
 
@@ -89,9 +95,15 @@ def database_url(request, tmp_path_factory) -> str:
 
 class IsolatedClient(FlaskClient):
     """Runs each request in a fresh context, as a server does: its own application
-    context, database session and `g`, not the ones the test itself has pushed."""
+    context, database session and `g`, not the ones the test itself has pushed.
+
+    What the test prepared is committed first: a request sees only committed
+    rows, and on SQLite an open transaction of the test would hold the write lock.
+    """
 
     def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
