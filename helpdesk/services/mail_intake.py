@@ -245,6 +245,7 @@ def _watch_open_box(
             _record_health(mailbox, error=None)
             if report.total:
                 log.info("mailbox %s: %s", mailbox.name, report)
+        db.session.commit()  # never wait with a transaction open: on SQLite it holds the lock
         if box.supports_idle():
             # Short IDLE rounds, so that a stopping worker is never kept waiting long.
             news = box.wait_for_news(idle_seconds)
