@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -149,6 +149,7 @@ def ingest(
     """
     db.session.flush()  # pending ORM changes first, so the rows below see them
     conn = db.session.connection()
+    inbound = fit_to_columns(inbound)
     received_at = received_at or utcnow()
     classifier = classifier or NullClassifier()
     # No look-up first: the unique index answers "seen before?" as part of the insert.
@@ -172,6 +173,41 @@ def ingest(
             savepoint.commit()
             return result
     raise AssertionError("unreachable")
+
+
+def fit_to_columns(inbound: InboundMessage) -> InboundMessage:
+    """Shorten what senders may make arbitrarily long to what the columns hold.
+
+    Nothing is lost by it: the raw source is kept whole. (PostgreSQL refuses an
+    over-long value; SQLite would store it, so both behave the same only this way.)
+    """
+
+    def clip(value: str | None, limit: int) -> str | None:
+        return value[:limit] if value and len(value) > limit else value
+
+    def identity(found: Identity) -> Identity:
+        return replace(
+            found, value=clip(found.value, 320), display_name=clip(found.display_name, 200)
+        )
+
+    attachments = tuple(
+        replace(
+            a,
+            filename=clip(a.filename, 255),
+            content_type=clip(a.content_type, 255),
+            content_id=clip(a.content_id, 255),
+        )
+        for a in inbound.attachments
+    )
+    return replace(
+        inbound,
+        external_id=clip(inbound.external_id, 998),
+        subject=clip(inbound.subject, 500),
+        thread_key=clip(inbound.thread_key, 255),
+        sender=identity(inbound.sender),
+        also_known_as=tuple(identity(i) for i in inbound.also_known_as),
+        attachments=attachments,
+    )
 
 
 def _stored(conn: Connection, inbound: InboundMessage) -> IngestResult | None:
@@ -365,8 +401,10 @@ def _is_finished(thread: _Thread, at: datetime) -> bool:
     if thread.status == "closed":
         return True
     window = timedelta(days=current_app.config["FOLLOW_UP_AFTER_DAYS"])
-    return thread.status == "solved" and thread.solved_at is not None and (
-        at - thread.solved_at > window
+    return (
+        thread.status == "solved"
+        and thread.solved_at is not None
+        and (at - thread.solved_at > window)
     )
 
 
@@ -382,10 +420,14 @@ def _continue_ticket(
     if reopen:
         events.append(
             _event(
-                "ticket.status_changed", at, ticket_id=thread.ticket_id,
-                old=thread.status, new="open", reason="customer wrote again",
+                "ticket.status_changed",
+                at,
+                ticket_id=thread.ticket_id,
+                old=thread.status,
+                new="open",
+                reason="customer wrote again",
             )
-        )  # fmt: skip
+        )
     params = {"ticket_id": thread.ticket_id, "at": at, "reopen": reopen, "language": language}
     conn.execute(_CONTINUE_TICKET, params)
     _expire(Ticket, thread.ticket_id)

@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import Flask, current_app
@@ -82,6 +82,7 @@ def take_in_mail(
     if inbound.sender.value in own_addresses():
         log.info("%s: skipped our own mail %s", source, inbound.external_id)
         return "own"
+    inbound = _distinguish_reused_message_id(inbound)
     result = ingest(inbound, classifier=classifier, received_at=received_at)
     if result.duplicate:
         return "duplicate"
@@ -90,6 +91,39 @@ def take_in_mail(
     elif result.created_ticket and mailbox is not None:
         acknowledge(result.ticket, inbound, mailbox)
     return "stored"
+
+
+def _distinguish_reused_message_id(inbound: InboundMessage) -> InboundMessage:
+    """Give a mail whose Message-ID we have, but whose content differs, an id of its own.
+
+    The same mail fetched again, or sent to two of our mailboxes, has the same
+    content and stays a duplicate. Some senders reuse Message-IDs for different
+    mail; dropping those as duplicates would lose what the customer wrote.
+    """
+    fingerprint = _content_fingerprint(inbound)
+    inbound = replace(inbound, metadata={**inbound.metadata, "content_sha256": fingerprint})
+    stored = db.session.scalar(
+        select(Message.details).where(
+            Message.channel == "email", Message.external_id == inbound.external_id
+        )
+    )
+    if stored is None or stored.get("content_sha256") in (None, fingerprint):
+        return inbound
+    return replace(inbound, external_id=f"{inbound.external_id}#{fingerprint[:16]}")
+
+
+def _content_fingerprint(inbound: InboundMessage) -> str:
+    digest = hashlib.sha256()
+    for part in (
+        inbound.sender.value,
+        inbound.subject,
+        inbound.text,
+        inbound.quoted_text,
+        inbound.html or "",
+        *(a.sha256 for a in inbound.attachments),
+    ):
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    return digest.hexdigest()
 
 
 def quarantine(
@@ -186,8 +220,13 @@ def _poll_open_box(
         if state.get("uidvalidity") is not None:
             # The server renumbered the folder: read it all again; Message-IDs dedupe.
             log.warning("%s: UIDVALIDITY changed, reading the folder again", mailbox.name)
-            record_event("mailbox.uidvalidity_changed", actor="mail", name=mailbox.name,
-                         old=state["uidvalidity"], new=box.uidvalidity)  # fmt: skip
+            record_event(
+                "mailbox.uidvalidity_changed",
+                actor="mail",
+                name=mailbox.name,
+                old=state["uidvalidity"],
+                new=box.uidvalidity,
+            )
         state = {"uidvalidity": box.uidvalidity, "last_uid": 0}
         mailbox.state = state
         db.session.commit()

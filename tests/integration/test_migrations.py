@@ -124,8 +124,14 @@ def test_upgrading_keeps_the_data(app, backend, tmp_path):
         for table in ("tickets", "messages", "customers", "events", "quarantined_inputs")
     }
     assert counts == {
-        "tickets": 1, "messages": 1, "customers": 1, "events": 3, "quarantined_inputs": 2
-    }  # fmt: skip
+        "tickets": 1,
+        "messages": 1,
+        "customers": 1,
+        "events": 3,
+        "quarantined_inputs": 2,
+    }
     hashes = db.session.scalars(text("SELECT sha256 FROM quarantined_inputs ORDER BY id")).all()
-    assert hashes == [hashlib.sha256(b"broken one").hexdigest(),
-                      hashlib.sha256(b"broken two").hexdigest()]  # fmt: skip
+    assert hashes == [
+        hashlib.sha256(b"broken one").hexdigest(),
+        hashlib.sha256(b"broken two").hexdigest(),
+    ]

@@ -35,9 +35,15 @@ def customer_mail(**fields):
 @pytest.fixture
 def service_mailbox(app):
     box = add_mailbox(
-        "service", address="service@shop.test", host="127.0.0.1", port=1, security="none",
-        username="service@shop.test", password_env="UNUSED", from_name="Shop Kundenservice",
-    )  # fmt: skip
+        "service",
+        address="service@shop.test",
+        host="127.0.0.1",
+        port=1,
+        security="none",
+        username="service@shop.test",
+        password_env="UNUSED",
+        from_name="Shop Kundenservice",
+    )
     db.session.commit()
     return box
 
@@ -63,7 +69,8 @@ def test_reply_leaves_with_headers_that_thread_in_the_customers_mail_client(
     assert mail["In-Reply-To"] == "<first@mail.example.com>"
     assert mail["References"] == "<first@mail.example.com>"
     assert mail["Auto-Submitted"] is None
-    assert mail.get_content().replace("\r\n", "\n").strip() == "Hallo Frau Weber,\ndie Retoure ist da."
+    body = mail.get_content().replace("\r\n", "\n").strip()
+    assert body == "Hallo Frau Weber,\ndie Retoure ist da."
 
     item = db.session.scalars(select(OutboxItem)).one()
     assert (item.status, item.attempts) == ("sent", 1)
@@ -78,10 +85,13 @@ def test_customer_answer_to_our_reply_lands_in_the_same_ticket(app, smtp, servic
     deliver_due()
     ours = smtp.messages[0].parsed()
 
-    answer = ingest(customer_mail(
-        external_id="<answer@mail.example.com>", subject=f"AW: {ours['Subject']}",
-        references=(ours["References"], ours["Message-ID"]),
-    ))  # fmt: skip
+    answer = ingest(
+        customer_mail(
+            external_id="<answer@mail.example.com>",
+            subject=f"AW: {ours['Subject']}",
+            references=(ours["References"], ours["Message-ID"]),
+        )
+    )
     assert answer.ticket_id == first.ticket_id
 
 
@@ -143,16 +153,24 @@ def test_acknowledgement_is_automatic_mail_and_rate_limited_per_address(
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
     monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
     box = add_mailbox(
-        "service", address=mailbox_user.name, host="127.0.0.1", port=dovecot.imaps_port,
-        security="ssl", username=mailbox_user.name, password_env="TEST_IMAP_PASSWORD",
+        "service",
+        address=mailbox_user.name,
+        host="127.0.0.1",
+        port=dovecot.imaps_port,
+        security="ssl",
+        username=mailbox_user.name,
+        password_env="TEST_IMAP_PASSWORD",
         acknowledge=True,
-    )  # fmt: skip
+    )
     db.session.commit()
     for number in (1, 2):
-        dovecot.append(mailbox_user, (
-            f"From: kunde@example.com\r\nTo: {mailbox_user.name}\r\nSubject: Frage {number}\r\n"
-            f"Message-ID: <ack-{number}@example.com>\r\n\r\nHallo, eine Frage.\r\n"
-        ).encode())  # fmt: skip
+        dovecot.append(
+            mailbox_user,
+            (
+                f"From: kunde@example.com\r\nTo: {mailbox_user.name}\r\nSubject: Frage {number}\r\n"
+                f"Message-ID: <ack-{number}@example.com>\r\n\r\nHallo, eine Frage.\r\n"
+            ).encode(),
+        )
     poll_mailbox(box)
     assert deliver_due() == {"sent": 1}  # two new tickets, one acknowledgement
 
@@ -183,9 +201,14 @@ def test_an_out_of_office_answer_does_not_reopen_the_ticket(app, smtp, service_m
     deliver_due()
     ours = smtp.messages[0].parsed()
 
-    ooo = ingest(customer_mail(
-        external_id="<ooo@mail.example.com>", subject=f"Abwesenheitsnotiz: {ours['Subject']}",
-        references=(ours["Message-ID"],), auto_submitted=True, text="Ich bin bis Montag im Urlaub.",
-    ))  # fmt: skip
+    ooo = ingest(
+        customer_mail(
+            external_id="<ooo@mail.example.com>",
+            subject=f"Abwesenheitsnotiz: {ours['Subject']}",
+            references=(ours["Message-ID"],),
+            auto_submitted=True,
+            text="Ich bin bis Montag im Urlaub.",
+        )
+    )
     assert ooo.ticket_id == first.ticket_id
     assert db.session.get(Ticket, first.ticket_id).status == "solved"

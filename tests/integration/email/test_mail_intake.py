@@ -12,8 +12,14 @@ from helpdesk.services.mailboxes import add_mailbox
 from tests.mail_servers import Dovecot, MailUser
 
 
-def mail(number: int, *, sender: str = "anna.weber@example.com", subject: str | None = None,
-         body: str | None = None, headers: str = "") -> bytes:  # fmt: skip
+def mail(
+    number: int,
+    *,
+    sender: str = "anna.weber@example.com",
+    subject: str | None = None,
+    body: str | None = None,
+    headers: str = "",
+) -> bytes:
     subject = subject or f"Bestellung 1002{number:02d}"
     body = body or f"Hallo,\nwo bleibt meine Bestellung 1002{number:02d}?\n\nViele Grüße\nAnna"
     return (
@@ -30,9 +36,14 @@ def mailbox(app, dovecot: Dovecot, mailbox_user: MailUser, monkeypatch) -> Chann
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
     monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
     box = add_mailbox(
-        "service", address=mailbox_user.name, host="127.0.0.1", port=dovecot.imaps_port,
-        security="ssl", username=mailbox_user.name, password_env="TEST_IMAP_PASSWORD",
-    )  # fmt: skip
+        "service",
+        address=mailbox_user.name,
+        host="127.0.0.1",
+        port=dovecot.imaps_port,
+        security="ssl",
+        username=mailbox_user.name,
+        password_env="TEST_IMAP_PASSWORD",
+    )
     db.session.commit()
     return box
 
@@ -81,7 +92,9 @@ def test_failure_after_some_mails_loses_none_and_duplicates_none(mailbox, doveco
         poll_mailbox(mailbox, classifier=BreaksOnThird())
     db.session.rollback()
     assert count(Message) == 2
-    assert seen(dovecot, mailbox_user) == dict(zip(uids, [True, True, False, False, False]))
+    assert seen(dovecot, mailbox_user) == dict(
+        zip(uids, [True, True, False, False, False], strict=True)
+    )
 
     again = poll_mailbox(mailbox)
     assert again.report.counts == {"stored": 3}
@@ -148,11 +161,23 @@ def test_cli_adds_a_mailbox_and_polls_it_once(app, dovecot, mailbox_user, monkey
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
     monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
     runner = app.test_cli_runner()
-    added = runner.invoke(args=[
-        "mailbox", "add", "returns", "--host", "127.0.0.1", "--port", str(dovecot.imap_port),
-        "--security", "starttls", "--username", mailbox_user.name,
-        "--password-env", "TEST_IMAP_PASSWORD",
-    ])  # fmt: skip
+    added = runner.invoke(
+        args=[
+            "mailbox",
+            "add",
+            "returns",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(dovecot.imap_port),
+            "--security",
+            "starttls",
+            "--username",
+            mailbox_user.name,
+            "--password-env",
+            "TEST_IMAP_PASSWORD",
+        ]
+    )
     assert added.exit_code == 0, added.output
     dovecot.append(mailbox_user, mail(7))
 
@@ -164,9 +189,18 @@ def test_cli_adds_a_mailbox_and_polls_it_once(app, dovecot, mailbox_user, monkey
 
 
 def test_cli_refuses_a_password_instead_of_a_variable_name(app):
-    result = app.test_cli_runner().invoke(args=[
-        "mailbox", "add", "x", "--host", "h", "--username", "u@shop.test",
-        "--password-env", "hunter2 secret",
-    ])  # fmt: skip
+    result = app.test_cli_runner().invoke(
+        args=[
+            "mailbox",
+            "add",
+            "x",
+            "--host",
+            "h",
+            "--username",
+            "u@shop.test",
+            "--password-env",
+            "hunter2 secret",
+        ]
+    )
     assert result.exit_code == 1
     assert "NAME of an environment variable" in result.output

@@ -24,32 +24,42 @@ def shop(app, dovecot, mailbox_user, smtp_server, monkeypatch):
     monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
     monkeypatch.setitem(app.config, "SMTP_URL", smtp_server.url())
     box = add_mailbox(
-        "service", address=mailbox_user.name, host="127.0.0.1", port=dovecot.imap_port,
-        security="starttls", username=mailbox_user.name, password_env="TEST_IMAP_PASSWORD",
+        "service",
+        address=mailbox_user.name,
+        host="127.0.0.1",
+        port=dovecot.imap_port,
+        security="starttls",
+        username=mailbox_user.name,
+        password_env="TEST_IMAP_PASSWORD",
         from_name="Schuhhaus Kundenservice",
-    )  # fmt: skip
+    )
     db.session.commit()
     return box
 
 
 def customer_writes(dovecot, user, *, subject, body, message_id, headers=""):
-    dovecot.append(user, (
-        "From: Lena Vogel <lena.vogel@example.com>\r\n"
-        f"To: {user.name}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n"
-        f"Date: Mon, 23 Nov 2026 09:30:00 +0100\r\n{headers}"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        "Content-Transfer-Encoding: 8bit\r\n\r\n" + body.replace("\n", "\r\n") + "\r\n"
-    ).encode())  # fmt: skip
+    dovecot.append(
+        user,
+        (
+            "From: Lena Vogel <lena.vogel@example.com>\r\n"
+            f"To: {user.name}\r\nSubject: {subject}\r\nMessage-ID: {message_id}\r\n"
+            f"Date: Mon, 23 Nov 2026 09:30:00 +0100\r\n{headers}"
+            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Transfer-Encoding: 8bit\r\n\r\n" + body.replace("\n", "\r\n") + "\r\n"
+        ).encode(),
+    )
 
 
 def test_mail_reply_answer_and_out_of_office_stay_in_one_ticket(
     app, shop, dovecot, mailbox_user, smtp_server
 ):
     customer_writes(
-        dovecot, mailbox_user, subject="Rücksendung Bestellung 100871",
+        dovecot,
+        mailbox_user,
+        subject="Rücksendung Bestellung 100871",
         body="Hallo,\nich habe die Stiefel zurückgeschickt. Wann kommt mein Geld?\n\nLena Vogel",
         message_id="<lena-1@example.com>",
-    )  # fmt: skip
+    )
     assert poll_mailbox(shop).report.counts == {"stored": 1}
     ticket = db.session.scalars(select(Ticket)).one()
 
@@ -61,12 +71,15 @@ def test_mail_reply_answer_and_out_of_office_stay_in_one_ticket(
 
     # Her mail client answers as mail clients do: Re:, In-Reply-To, References, a quote.
     customer_writes(
-        dovecot, mailbox_user, subject=f"Re: {ours['Subject']}",
-        body="Danke, dann warte ich.\n\nAm 23.11.2026 um 10:00 schrieb Schuhhaus:\n> Hallo Frau Vogel",
+        dovecot,
+        mailbox_user,
+        subject=f"Re: {ours['Subject']}",
+        body="Danke, dann warte ich.\n\n"
+        "Am 23.11.2026 um 10:00 schrieb Schuhhaus:\n> Hallo Frau Vogel",
         message_id="<lena-2@example.com>",
         headers=f"In-Reply-To: {ours['Message-ID']}\r\n"
         f"References: <lena-1@example.com> {ours['Message-ID']}\r\n",
-    )  # fmt: skip
+    )
     set_status(ticket, "solved")
     db.session.commit()
     assert poll_mailbox(shop).report.counts == {"stored": 1}
@@ -78,10 +91,13 @@ def test_mail_reply_answer_and_out_of_office_stay_in_one_ticket(
     set_status(ticket, "solved")
     db.session.commit()
     customer_writes(
-        dovecot, mailbox_user, subject=f"Automatische Antwort: {ours['Subject']}",
-        body="Ich bin bis 30.11. nicht im Büro.", message_id="<lena-ooo@example.com>",
+        dovecot,
+        mailbox_user,
+        subject=f"Automatische Antwort: {ours['Subject']}",
+        body="Ich bin bis 30.11. nicht im Büro.",
+        message_id="<lena-ooo@example.com>",
         headers=f"Auto-Submitted: auto-replied\r\nIn-Reply-To: {ours['Message-ID']}\r\n",
-    )  # fmt: skip
+    )
     assert poll_mailbox(shop).report.counts == {"stored": 1}
     db.session.expire_all()
     assert ticket.status == "solved"  # the robot did not reopen it
@@ -97,8 +113,13 @@ def test_the_watcher_picks_up_new_mail_through_idle(app, shop, dovecot, mailbox_
     db.session.commit()
     watcher.start()
     try:
-        customer_writes(dovecot, mailbox_user, subject="Frage", body="Gibt es die in 39?",
-                        message_id="<idle-1@example.com>")  # fmt: skip
+        customer_writes(
+            dovecot,
+            mailbox_user,
+            subject="Frage",
+            body="Gibt es die in 39?",
+            message_id="<idle-1@example.com>",
+        )
         for _ in range(200):  # up to 20 s; the IDLE answer usually comes at once
             arrived = db.session.scalar(select(func.count(Message.id)))
             db.session.rollback()  # let the watcher write meanwhile
