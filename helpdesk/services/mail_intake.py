@@ -24,13 +24,14 @@ from channel_adapters.base import AdapterError, InboundMessage, ParseError
 from channel_adapters.email.adapter import parse_mail
 from channel_adapters.email.imap import ImapMailbox, ImapSettings, backoff_delays
 from classifiers.base import Classifier
+from helpdesk.errors import HelpdeskError
 from helpdesk.extensions import db
 from helpdesk.ingest import IngestResult, ingest
 from helpdesk.models import ChannelState, Message, QuarantinedInput
 from helpdesk.models.types import utcnow
 from helpdesk.services.acknowledgements import acknowledge
 from helpdesk.services.events import record_event
-from helpdesk.services.mailboxes import imap_settings, mailboxes, own_addresses
+from helpdesk.services.mailboxes import imap_settings, own_addresses
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ def poll_mailbox(
     try:
         with open_mailbox(imap_settings(mailbox)) as box:
             _poll_open_box(mailbox, box, report, classifier, on_mail)
-    except AdapterError as error:
+    except (AdapterError, HelpdeskError) as error:
         db.session.rollback()
         _record_health(mailbox, error=str(error))
         raise
@@ -258,17 +259,6 @@ def _record_health(mailbox: ChannelState, *, error: str | None) -> None:
     db.session.commit()
 
 
-def poll_all(*, classifier: Classifier | None = None) -> list[PollResult]:
-    """Poll every enabled mailbox once; one failing mailbox does not stop the others."""
-    results = []
-    for mailbox in mailboxes():
-        try:
-            results.append(poll_mailbox(mailbox, classifier=classifier))
-        except AdapterError as error:
-            log.error("mailbox %s: %s", mailbox.name, error)
-    return results
-
-
 def _watch_open_box(
     mailbox: ChannelState,
     box: ImapMailbox,
@@ -312,7 +302,7 @@ def watch_mailbox(
                 with ImapMailbox(imap_settings(mailbox)) as box:
                     delays = backoff_delays()  # connected: the next error starts small again
                     _watch_open_box(mailbox, box, stop, idle_seconds, poll_seconds)
-            except AdapterError as error:
+            except (AdapterError, HelpdeskError) as error:
                 db.session.rollback()
                 _record_health(mailbox, error=str(error))
                 pause = next(delays)
