@@ -54,7 +54,8 @@ class IntakeReport:
 
     def __str__(self) -> str:
         parts = ", ".join(f"{self.counts[o]} {o}" for o in OUTCOMES if self.counts[o])
-        return f"{self.total} mails: {parts or 'nothing new'}"
+        noun = "mail" if self.total == 1 else "mails"
+        return f"{self.total} {noun}: {parts or 'nothing new'}"
 
 
 def take_in_mail(
@@ -294,10 +295,12 @@ def watch_mailbox(
     and reconnecting with growing pauses after errors."""
     delays = backoff_delays()
     while not stop.is_set():
+        pause = None
         with app.app_context():
             mailbox = db.session.get(ChannelState, mailbox_id)
             if mailbox is None or not mailbox.enabled:
                 return
+            name = mailbox.name
             try:
                 with ImapMailbox(imap_settings(mailbox)) as box:
                     delays = backoff_delays()  # connected: the next error starts small again
@@ -306,7 +309,8 @@ def watch_mailbox(
                 db.session.rollback()
                 _record_health(mailbox, error=str(error))
                 pause = next(delays)
-                log.error("mailbox %s: %s; trying again in %.0f s", mailbox.name, error, pause)
-                stop.wait(pause)
+                log.error("mailbox %s: %s; trying again in %.0f s", name, error, pause)
             finally:
-                db.session.remove()
+                db.session.remove()  # no transaction (nor, on SQLite, lock) held while waiting
+        if pause is not None:
+            stop.wait(pause)

@@ -183,7 +183,7 @@ def test_cli_adds_a_mailbox_and_polls_it_once(app, dovecot, mailbox_user, monkey
 
     polled = runner.invoke(args=["poll-mail", "--once"])
     assert polled.exit_code == 0, polled.output
-    assert "returns: 1 mails: 1 stored" in polled.output
+    assert "returns: 1 mail: 1 stored" in polled.output
     listed = runner.invoke(args=["mailbox", "list"])
     assert "returns: " in listed.output and "LAST ERROR" not in listed.output
 

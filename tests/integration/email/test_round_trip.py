@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.extensions import db
-from helpdesk.models import Message, Ticket
+from helpdesk.models import ChannelState, Message, Ticket
 from helpdesk.services.delivery import deliver_due
 from helpdesk.services.mail_intake import poll_mailbox, watch_mailbox
 from helpdesk.services.mailboxes import add_mailbox
@@ -131,3 +131,42 @@ def test_the_watcher_picks_up_new_mail_through_idle(app, shop, dovecot, mailbox_
         stop.set()
         watcher.join(timeout=30)
     assert not watcher.is_alive()
+
+
+def test_the_watcher_reconnects_after_errors_and_then_reads_the_mail(
+    app, shop, dovecot, mailbox_user, monkeypatch
+):
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", "wrong")
+    customer_writes(
+        dovecot, mailbox_user, subject="Hallo", body="Noch da?", message_id="<retry-1@example.com>"
+    )
+    stop = threading.Event()
+    watcher = threading.Thread(
+        target=watch_mailbox, args=(app, shop.id, stop), kwargs={"idle_seconds": 5}, daemon=True
+    )
+    db.session.commit()
+    watcher.start()
+    try:
+        health = None
+        for _ in range(200):
+            health = db.session.scalar(
+                select(ChannelState.last_error).where(ChannelState.id == shop.id)
+            )
+            db.session.rollback()
+            if health:
+                break
+            time.sleep(0.1)
+        assert health and "password" in health.lower()
+
+        monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)  # the admin fixes it
+        for _ in range(300):
+            arrived = db.session.scalar(select(Message.text))
+            db.session.rollback()
+            if arrived:
+                break
+            time.sleep(0.1)
+        assert arrived == "Noch da?"
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
+    assert db.session.get(ChannelState, shop.id).last_error is None
