@@ -13,16 +13,16 @@ from sqlalchemy import func, select
 
 from channel_adapters.base import InboundMessage
 from helpdesk.extensions import db
-from helpdesk.models import ChannelState, Message, Ticket
+from helpdesk.models import Message, Ticket
 from helpdesk.models.types import utcnow
 from helpdesk.services.replies import add_reply
 from helpdesk.services.templating import render_text
 from helpdesk.services.threading import ticket_token
 
 
-def acknowledge(ticket: Ticket, inbound: InboundMessage, mailbox: ChannelState) -> Message | None:
-    """Queue an acknowledgement for a new ticket if the mailbox wants one and it is allowed."""
-    if not mailbox.config.get("acknowledge") or inbound.auto_submitted:
+def acknowledge(ticket: Ticket, inbound: InboundMessage) -> Message | None:
+    """Queue an acknowledgement for a new ticket unless robots or the hourly limit forbid it."""
+    if inbound.auto_submitted:
         return None
     address = inbound.sender.value
     if recent_acknowledgements(address) >= current_app.config["ACKNOWLEDGEMENTS_PER_HOUR"]:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from helpdesk.extensions import db
 from helpdesk.services.mail_intake import IntakeReport, take_in_mail
+from helpdesk.services.mailboxes import own_addresses
+
+COMMIT_EVERY = 50
 
 #: Files in a folder that are documentation, not mail.
 _NOT_MAIL = ("readme", "license", "licence", "copying")
@@ -54,12 +57,21 @@ def import_mail(
     sources: list[tuple[str, Callable[[], bytes]]] | None = None,
     on_mail: Callable[[str], None] | None = None,
 ) -> IntakeReport:
-    """Take in every mail at `path`, committing one by one; return what became of them."""
+    """Take in every mail at `path`; return what became of them.
+
+    Commits every `COMMIT_EVERY` mails: an interrupted import loses at most that
+    many, and running it again fills them in (everything else is a duplicate).
+    """
     report = IntakeReport()
-    for name, load in sources if sources is not None else mail_sources(path):
-        outcome = take_in_mail(load(), source=f"import {name}")
-        db.session.commit()
+    own = own_addresses()
+    for number, (name, load) in enumerate(
+        sources if sources is not None else mail_sources(path), start=1
+    ):
+        outcome = take_in_mail(load(), source=f"import {name}", own=own)
+        if number % COMMIT_EVERY == 0:
+            db.session.commit()
         report.add(outcome)
         if on_mail:
             on_mail(outcome)
+    db.session.commit()
     return report

@@ -65,9 +65,14 @@ def take_in_mail(
     recipient: str | None = None,
     classifier: Classifier | None = None,
     received_at: datetime | None = None,
-    mailbox: ChannelState | None = None,
+    own: set[str] | None = None,
+    acknowledge_new: bool = False,
 ) -> str:
-    """Store one raw mail (or quarantine it) in the current transaction; return the outcome."""
+    """Store one raw mail (or quarantine it) in the current transaction; return the outcome.
+
+    `own` are our own addresses (looked up when not given); `acknowledge_new` asks
+    for an automatic acknowledgement when the mail opens a ticket.
+    """
     try:
         inbound = parse_mail(
             raw,
@@ -81,7 +86,7 @@ def take_in_mail(
             if quarantine("email", raw, reason=str(error), source=source)
             else ("duplicate")
         )
-    if inbound.sender.value in own_addresses():
+    if inbound.sender.value in (own if own is not None else own_addresses()):
         log.info("%s: skipped our own mail %s", source, inbound.external_id)
         return "own"
     inbound = _distinguish_reused_message_id(inbound)
@@ -90,8 +95,8 @@ def take_in_mail(
         return "duplicate"
     if inbound.metadata.get("automatic") == "bounce":
         record_bounce(inbound, result)
-    elif result.created_ticket and mailbox is not None:
-        acknowledge(result.ticket, inbound, mailbox)
+    elif result.created_ticket and acknowledge_new:
+        acknowledge(result.ticket, inbound)
     return "stored"
 
 
@@ -233,15 +238,19 @@ def _poll_open_box(
         mailbox.state = state
         db.session.commit()
     uids = box.uids_after(state.get("last_uid", 0))
+    # Read once: after each commit the row would be loaded again for every mail.
+    name, config, own = mailbox.name, dict(mailbox.config), own_addresses()
     for uid, raw in box.fetch(uids):
         outcome = take_in_mail(
             raw,
-            source=f"mailbox {mailbox.name}, UID {uid}",
-            recipient=mailbox.config.get("address"),
+            source=f"mailbox {name}, UID {uid}",
+            recipient=config.get("address"),
             classifier=classifier,
-            mailbox=mailbox,
+            own=own,
+            acknowledge_new=bool(config.get("acknowledge")),
         )
-        mailbox.state = {**mailbox.state, "last_uid": uid}
+        state = {**state, "last_uid": uid}
+        mailbox.state = state
         db.session.commit()  # the mail is safe from here on ...
         box.mark_processed(uid)  # ... so now, and only now, the server may forget it
         report.add(outcome)
