@@ -17,7 +17,14 @@ from flask import current_app
 from sqlalchemy import select
 
 import channel_adapters.email.adapter  # noqa: F401  (registers the e-mail channel)
-from channel_adapters.base import ConfigError, Identity, OutboundMessage, SendError, registry
+from channel_adapters.base import (
+    ConfigError,
+    Identity,
+    InboundAttachment,
+    OutboundMessage,
+    SendError,
+    registry,
+)
 from helpdesk.extensions import db
 from helpdesk.models import Message, OutboxItem, Ticket
 from helpdesk.models.types import utcnow
@@ -158,6 +165,11 @@ def email_for(message: Message) -> OutboundMessage:
         channel="email",
         recipient=Identity("email", recipient, ticket.customer.name),
         text=message.text,
+        html=message.html,
+        attachments=tuple(
+            InboundAttachment(a.filename, a.content_type, a.size, a.sha256, a.data)
+            for a in message.attachments
+        ),
         message_id=message.external_id,
         subject=reply_subject(ticket),
         sender=f"{from_name} <{address}>" if from_name else address,

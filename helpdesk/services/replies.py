@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import current_app
 
+from channel_adapters.base import InboundAttachment
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import TICKET_STATUSES, Message, OutboxItem, Ticket, User
+from helpdesk.models import TICKET_STATUSES, Attachment, Message, OutboxItem, Ticket, User
 from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
 from helpdesk.services.mailboxes import mailbox_for_address
@@ -25,9 +27,12 @@ def add_reply(
     at: datetime | None = None,
     external_id: str | None = None,
     deliver: bool = True,
+    html: str | None = None,
+    attachments: Sequence[InboundAttachment] = (),
 ) -> Message:
     """Answer the customer. The outbox row is written in the same transaction, so the
-    reply is sent exactly when the change is committed. `deliver=False` records a
+    reply is sent exactly when the change is committed. `html` is an optional rich
+    version of `text` (already safe: written by us). `deliver=False` records a
     reply that already left by other means (an import, the demo's history)."""
     if not text.strip():
         raise InvalidInput("a reply needs some text")
@@ -48,6 +53,12 @@ def add_reply(
         created_at=at,
         thread_key=_last_thread_key(ticket, channel),
     )
+    message.html = html
+    message.attachments = [
+        Attachment(filename=a.filename, content_type=a.content_type, size=a.size,
+                   sha256=a.sha256, data=a.data)
+        for a in attachments
+    ]  # fmt: skip
     db.session.add(message)
     ticket.last_activity_at = max(ticket.last_activity_at, at)
     if author_kind == "agent" and ticket.first_response_at is None:

@@ -212,3 +212,29 @@ def test_an_out_of_office_answer_does_not_reopen_the_ticket(app, smtp, service_m
     )
     assert ooo.ticket_id == first.ticket_id
     assert db.session.get(Ticket, first.ticket_id).status == "solved"
+
+
+def test_html_and_attachments_travel_with_the_reply(app, smtp, service_mailbox):
+    from channel_adapters.base import InboundAttachment
+
+    first = ingest(customer_mail())
+    label = b"%PDF-1.4 Retourenlabel"
+    add_reply(
+        first.ticket,
+        make_user("agent"),
+        "Anbei Ihr Retourenlabel.",
+        html="<p>Anbei Ihr <b>Retourenlabel</b>.</p>",
+        attachments=[
+            InboundAttachment.from_bytes("Rücksendeetikett.pdf", "application/pdf", label)
+        ],
+    )
+    db.session.commit()
+    assert deliver_due() == {"sent": 1}
+
+    mail = smtp.messages[0].parsed()
+    assert (
+        mail.get_body(("html",)).get_content().strip() == "<p>Anbei Ihr <b>Retourenlabel</b>.</p>"
+    )
+    (attachment,) = mail.iter_attachments()
+    assert attachment.get_filename() == "Rücksendeetikett.pdf"
+    assert attachment.get_content() == label
