@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -151,6 +152,9 @@ def test_run_serves_the_login_page_and_starts_the_worker(app):
         text=True,
         start_new_session=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 60
         page = None
@@ -162,9 +166,13 @@ def test_run_serves_the_login_page_and_starts_the_worker(app):
                 time.sleep(0.3)
         assert page is not None, "nothing answered on the port"
         assert 'name="password"' in page
+        while time.monotonic() < deadline and not any("worker started" in x for x in lines):
+            time.sleep(0.2)  # the worker may come up after the web server
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        process.wait(timeout=30)
+        reader.join(timeout=10)
+    output = "".join(lines)
     assert f"helpdesk is starting on http://127.0.0.1:{port}/" in output
     assert "worker started" in output
     assert process.returncode == 0, output
