@@ -59,3 +59,24 @@ def smtp_server() -> Iterator[SmtpRecorder]:
     """A plain SMTP server that records what it accepts."""
     with SmtpRecorder() as server:
         yield server
+
+
+@pytest.fixture
+def imap_mailbox(app, dovecot: Dovecot, mailbox_user: MailUser, monkeypatch):
+    """Make a helpdesk mailbox (in the database) that reads `mailbox_user` on Dovecot."""
+    from helpdesk.extensions import db
+    from helpdesk.services.mailboxes import add_mailbox
+
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
+    monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
+
+    def make(name: str = "service", security: str = "ssl", **options):
+        port = dovecot.imaps_port if security == "ssl" else dovecot.imap_port
+        box = add_mailbox(
+            name, address=mailbox_user.name, host="127.0.0.1", port=port, security=security,
+            username=mailbox_user.name, password_env="TEST_IMAP_PASSWORD", **options,
+        )  # fmt: skip
+        db.session.commit()
+        return box
+
+    return make

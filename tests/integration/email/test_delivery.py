@@ -148,21 +148,9 @@ def test_gives_up_after_the_last_retry(app, smtp, service_mailbox):
 
 
 def test_acknowledgement_is_automatic_mail_and_rate_limited_per_address(
-    app, smtp, dovecot, mailbox_user, monkeypatch
+    app, smtp, dovecot, mailbox_user, imap_mailbox
 ):
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
-    monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
-    box = add_mailbox(
-        "service",
-        address=mailbox_user.name,
-        host="127.0.0.1",
-        port=dovecot.imaps_port,
-        security="ssl",
-        username=mailbox_user.name,
-        password_env="TEST_IMAP_PASSWORD",
-        acknowledge=True,
-    )
-    db.session.commit()
+    box = imap_mailbox(acknowledge=True)
     for number in (1, 2):
         dovecot.append(
             mailbox_user,

@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 from helpdesk.extensions import db
 from helpdesk.models import ChannelState, Message, QuarantinedInput, Ticket
 from helpdesk.services.mail_intake import poll_mailbox
-from helpdesk.services.mailboxes import add_mailbox
 from tests.mail_servers import Dovecot, MailUser
 
 
@@ -32,20 +31,8 @@ def mail(
 
 
 @pytest.fixture
-def mailbox(app, dovecot: Dovecot, mailbox_user: MailUser, monkeypatch) -> ChannelState:
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
-    monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
-    box = add_mailbox(
-        "service",
-        address=mailbox_user.name,
-        host="127.0.0.1",
-        port=dovecot.imaps_port,
-        security="ssl",
-        username=mailbox_user.name,
-        password_env="TEST_IMAP_PASSWORD",
-    )
-    db.session.commit()
-    return box
+def mailbox(imap_mailbox) -> ChannelState:
+    return imap_mailbox()
 
 
 def count(model) -> int:

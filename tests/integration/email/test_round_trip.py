@@ -12,29 +12,15 @@ from helpdesk.extensions import db
 from helpdesk.models import ChannelState, Message, Ticket
 from helpdesk.services.delivery import deliver_due
 from helpdesk.services.mail_intake import poll_mailbox, watch_mailbox
-from helpdesk.services.mailboxes import add_mailbox
 from helpdesk.services.replies import add_reply, set_status
 from tests.conftest import make_user
 
 
 @pytest.fixture
-def shop(app, dovecot, mailbox_user, smtp_server, monkeypatch):
+def shop(app, imap_mailbox, smtp_server, monkeypatch):
     """A shop's service@ mailbox on Dovecot and its outgoing SMTP server."""
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", mailbox_user.password)
-    monkeypatch.setitem(app.config, "IMAP_CA_FILE", dovecot.ca_file)
     monkeypatch.setitem(app.config, "SMTP_URL", smtp_server.url())
-    box = add_mailbox(
-        "service",
-        address=mailbox_user.name,
-        host="127.0.0.1",
-        port=dovecot.imap_port,
-        security="starttls",
-        username=mailbox_user.name,
-        password_env="TEST_IMAP_PASSWORD",
-        from_name="Schuhhaus Kundenservice",
-    )
-    db.session.commit()
-    return box
+    return imap_mailbox(security="starttls", from_name="Schuhhaus Kundenservice")
 
 
 def customer_writes(dovecot, user, *, subject, body, message_id, headers=""):
