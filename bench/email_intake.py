@@ -45,16 +45,12 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 import os
 import random
-import resource
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from email import policy
@@ -62,17 +58,21 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 
-import psutil
 from flask import Flask
-from flask_migrate import upgrade
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
-from helpdesk import create_app
-from helpdesk.database import create_empty_postgres_database
+from common import (
+    Figures,
+    add_database_options,
+    backend_label,
+    figures,
+    fresh_app,
+    print_summary,
+    progress,
+    reply_flags,
+    result_json,
+    stored_and_tickets,
+)
 from helpdesk.extensions import db
-from helpdesk.models import Message, Ticket
 from helpdesk.services.mail_import import import_mail, mail_sources
 from helpdesk.services.mail_intake import poll_mailbox
 from helpdesk.services.mailboxes import add_mailbox
@@ -81,8 +81,8 @@ DEFAULT_PG_URL = "postgresql+psycopg://@127.0.0.1:5432/helpdesk_bench_mail"
 SEED = 42
 SHOP_ADDRESS = "service@shop.test"
 PASSWORD_ENV = "BENCH_IMAP_PASSWORD"
-#: The issue's targets, messages/s; the folder target is for SQLite.
-TARGETS = {("folder", "sqlite"): 400.0, ("imap", "sqlite"): 150.0, ("imap", "postgresql"): 150.0}
+#: The issue's targets, messages/s, by result key; the folder target is for SQLite.
+TARGETS = {"folder_sqlite": 400.0, "imap_sqlite": 150.0, "imap_postgresql": 150.0}
 
 BERLIN = timezone(timedelta(hours=1))  # November: CET
 FIRST_NAMES = (
@@ -219,36 +219,13 @@ class Workload:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
-    phase: str  # folder or imap
-    backend: str  # sqlite or postgresql
-    label: str
-    messages: int
-    tickets: int
-    seconds: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    peak_rss_mb: float
-
-    @property
-    def msgs_per_s(self) -> float:
-        return self.messages / self.seconds
-
-    @property
-    def target(self) -> float | None:
-        return TARGETS.get((self.phase, self.backend))
-
-
 # --- the synthetic mails ----------------------------------------------------------------
 
 
 def build_workload(count: int, rng: random.Random) -> Workload:
     """Every mail the run takes in, in order, as RFC 822 bytes with CRLF line ends."""
     customers = [_customer(number, rng) for number in range(max(1, count // 4))]
-    is_reply = _reply_flags(count, rng)
+    is_reply = reply_flags(count, rng)
     start = datetime(2026, 11, 2, 8, 0, tzinfo=BERLIN)
     workload = Workload()
     threads: list[Thread] = []
@@ -264,16 +241,6 @@ def build_workload(count: int, rng: random.Random) -> Workload:
     workload.senders = len({t.customer.address for t in threads})
     workload.threads = len(threads)
     return workload
-
-
-def _reply_flags(count: int, rng: random.Random) -> list[bool]:
-    """Exactly count // 3 replies, shuffled; the first mail always opens a thread."""
-    flags = [True] * (count // 3) + [False] * (count - count // 3)
-    rng.shuffle(flags)
-    if flags and flags[0]:
-        first_new = flags.index(False)
-        flags[0], flags[first_new] = False, True
-    return flags
 
 
 def _customer(number: int, rng: random.Random) -> Customer:
@@ -413,59 +380,8 @@ def write_folder(workload: Workload, folder: Path) -> None:
 # --- the backends -----------------------------------------------------------------------
 
 
-def make_app(url: str, sqlite_synchronous: str | None = None) -> Flask:
-    config = {"ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
-    if sqlite_synchronous:
-        config["SQLITE_SYNCHRONOUS"] = sqlite_synchronous
-    app = create_app(config)
-    with app.app_context():
-        upgrade()  # the real migrations build the schema
-    return app
-
-
-def prepare_postgres(url: str) -> str | None:
-    """Create the database if missing and empty its schema; return why not, if we cannot."""
-    try:
-        create_empty_postgres_database(url)
-    except OperationalError as error:
-        return str(error.orig or error).strip().splitlines()[0]
-    return None
-
-
-@contextmanager
-def fresh_app(backend: str, args: argparse.Namespace) -> Iterator[Flask | None]:
-    """An app on an empty database of `backend`, or None when PostgreSQL is unreachable."""
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as directory:
-            app = make_app(f"sqlite:///{Path(directory) / 'bench.sqlite'}", args.sqlite_synchronous)
-            try:
-                yield app
-            finally:
-                _dispose(app)
-        return
-    problem = prepare_postgres(args.pg_url)
-    if problem:
-        where = make_url(args.pg_url).render_as_string(hide_password=True)
-        print(f"postgresql: skipped, {where} is unreachable ({problem})")
-        yield None
-        return
-    app = make_app(args.pg_url)
-    try:
-        yield app
-    finally:
-        _dispose(app)
-
-
-def _dispose(app: Flask) -> None:
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 def _label(phase: str, backend: str, args: argparse.Namespace) -> str:
-    if backend == "sqlite":
-        return f"{phase}, sqlite (synchronous={args.sqlite_synchronous or 'FULL'})"
-    return f"{phase}, postgresql"
+    return f"{phase}, {backend_label(backend, args.sqlite_synchronous)}"
 
 
 # --- the measurement --------------------------------------------------------------------
@@ -475,8 +391,7 @@ class MailClock:
     """The `on_mail` callback: the time of each mail's end, and a progress line now and then."""
 
     def __init__(self, label: str, total: int) -> None:
-        self.label, self.total = label, total
-        self.step = max(1, total // 10)
+        self.report = progress(label, total)
         self.ends: list[float] = []
         self.started = 0.0
 
@@ -486,15 +401,7 @@ class MailClock:
     def __call__(self, outcome: str) -> None:
         now = time.perf_counter()
         self.ends.append(now)
-        done = len(self.ends)
-        if done % self.step == 0 or done == self.total:
-            elapsed = now - self.started
-            print(
-                f"{self.label}: {done}/{self.total}  {done / elapsed:,.0f} msg/s so far, "
-                f"RSS {_current_rss_mb():.0f} MB",
-                file=sys.stderr,
-                flush=True,
-            )
+        self.report(len(self.ends), now - self.started)
 
     def latencies(self) -> list[float]:
         """Per mail: the time since the previous mail was done (the first: since the start)."""
@@ -504,7 +411,7 @@ class MailClock:
         ]
 
 
-def run_folder(app: Flask, phase_label: str, backend: str, folder: Path, count: int) -> Figures:
+def run_folder(app: Flask, phase_label: str, folder: Path, count: int) -> Figures:
     """`import_mail()` over the folder, timed as a whole and mail by mail; then check."""
     with app.app_context():
         sources = mail_sources(folder)  # lists the files; reading them is part of the timing
@@ -514,15 +421,15 @@ def run_folder(app: Flask, phase_label: str, backend: str, folder: Path, count: 
         clock.start()
         report = import_mail(folder, sources=sources, on_mail=clock)
         seconds = time.perf_counter() - clock.started
-        stored, tickets = _stored_and_tickets()
+        stored, tickets = stored_and_tickets()
     if report.counts["stored"] != count or stored != count:
         raise RuntimeError(
             f"{phase_label}: {report} ({stored} messages in the database), expected {count} stored"
         )
-    return _figures("folder", backend, phase_label, clock.latencies(), seconds, tickets)
+    return figures(phase_label, clock.latencies(), seconds, tickets)
 
 
-def run_imap(app: Flask, phase_label: str, backend: str, server, user, count: int) -> Figures:
+def run_imap(app: Flask, phase_label: str, server, user, count: int) -> Figures:
     """`poll_mailbox()` on the Dovecot mailbox, timed; then check the store and the flags."""
     os.environ[PASSWORD_ENV] = user.password
     app.config["IMAP_CA_FILE"] = server.ca_file
@@ -541,7 +448,7 @@ def run_imap(app: Flask, phase_label: str, backend: str, server, user, count: in
         clock.start()
         result = poll_mailbox(mailbox, on_mail=clock)
         seconds = time.perf_counter() - clock.started
-        stored, tickets = _stored_and_tickets()
+        stored, tickets = stored_and_tickets()
     if result.report.counts["stored"] != count or stored != count:
         raise RuntimeError(
             f"{phase_label}: {result.report} ({stored} messages in the database), "
@@ -554,13 +461,7 @@ def run_imap(app: Flask, phase_label: str, backend: str, server, user, count: in
             f"{phase_label}: {len(flags)} messages on the server, {len(unseen)} not flagged \\Seen"
         )
     print(f"{phase_label}: all {len(flags):,} messages flagged \\Seen", file=sys.stderr)
-    return _figures("imap", backend, phase_label, clock.latencies(), seconds, tickets)
-
-
-def _stored_and_tickets() -> tuple[int, int]:
-    stored = db.session.scalar(select(func.count()).select_from(Message))
-    tickets = db.session.scalar(select(func.count()).select_from(Ticket))
-    return stored, tickets
+    return figures(phase_label, clock.latencies(), seconds, tickets)
 
 
 def fill_mailbox(server, user, workload: Workload) -> None:
@@ -585,64 +486,14 @@ def _dovecot_class():
     return Dovecot if DOVECOT_BINARY.exists() else None
 
 
-def _figures(
-    phase: str, backend: str, label: str, latencies: list[float], seconds: float, tickets: int
-) -> Figures:
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return Figures(
-        phase=phase,
-        backend=backend,
-        label=label,
-        messages=len(latencies),
-        tickets=tickets,
-        seconds=seconds,
-        p50_ms=cuts[49] * 1000,
-        p95_ms=cuts[94] * 1000,
-        p99_ms=cuts[98] * 1000,
-        max_ms=max(latencies) * 1000,
-        peak_rss_mb=_peak_rss_mb(),
+# --- output and the command line --------------------------------------------------------
+
+
+def _print_summary(key: str, found: Figures, workload: Workload) -> None:
+    """The block of one run; `key` ("folder_sqlite", ...) picks the target to compare with."""
+    print_summary(
+        found, workload.senders, workload.threads, latency_name="per mail", target=TARGETS.get(key)
     )
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _current_rss_mb() -> float:
-    return psutil.Process().memory_info().rss / (1024 * 1024)
-
-
-# --- output -----------------------------------------------------------------------------
-
-
-def print_summary(figures: Figures, workload: Workload) -> None:
-    print(f"\n== {figures.label} ==")
-    print(f"  messages        {figures.messages:>10,}  ({workload.senders:,} senders)")
-    print(f"  tickets created {figures.tickets:>10,}  (workload opened {workload.threads:,})")
-    print(f"  wall time       {figures.seconds:>10.2f} s")
-    print(f"  throughput      {figures.msgs_per_s:>10,.0f} messages/s", end="")
-    if figures.target:
-        met = "met" if figures.msgs_per_s >= figures.target else "NOT met"
-        print(f"  (target {figures.target:,.0f}: {met})")
-    else:
-        print()
-    print(
-        f"  per mail        p50 {figures.p50_ms:.2f} ms, p95 {figures.p95_ms:.2f} ms, "
-        f"p99 {figures.p99_ms:.2f} ms, max {figures.max_ms:.1f} ms"
-    )
-    print(f"  peak RSS        {figures.peak_rss_mb:>10.0f} MB (process so far)")
-
-
-def result_json(count: int, results: dict[str, Figures | None], synchronous: str) -> str:
-    line: dict[str, object] = {"bench": "email_intake", "messages": count}
-    for key, figures in results.items():
-        line[f"{key}_msgs_per_s"] = round(figures.msgs_per_s, 1) if figures else None
-        line[f"{key}_p50_ms"] = round(figures.p50_ms, 3) if figures else None
-        line[f"{key}_p95_ms"] = round(figures.p95_ms, 3) if figures else None
-    if any(key.endswith("sqlite") for key in results):
-        line["sqlite_synchronous"] = synchronous
-    line["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    return json.dumps(line)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -660,14 +511,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="sqlite",
         help="backends for the IMAP phase (default sqlite)",
     )
-    parser.add_argument(
-        "--sqlite-synchronous",
-        choices=("OFF", "NORMAL", "FULL", "EXTRA"),
-        type=str.upper,
-        default=None,
-        help="PRAGMA synchronous for SQLite (default: the app's setting, FULL)",
-    )
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help=f"default {DEFAULT_PG_URL}")
+    add_database_options(parser, DEFAULT_PG_URL)
     args = parser.parse_args(argv)
     if args.messages < 3:
         parser.error("--messages must be at least 3")
@@ -693,15 +537,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_folder(workload, folder)
         for backend in _backends(args.backend):
             label = _label("folder", backend, args)
-            with fresh_app(backend, args) as app:
+            with fresh_app(backend, args.sqlite_synchronous, args.pg_url) as app:
                 results[f"folder_{backend}"] = (
-                    run_folder(app, label, backend, folder, args.messages) if app else None
+                    run_folder(app, label, folder, args.messages) if app else None
                 )
     for key in results:
         if results[key]:
-            print_summary(results[key], workload)
+            _print_summary(key, results[key], workload)
     results.update(_imap_phase(args, workload))
-    print(result_json(args.messages, results, args.sqlite_synchronous or "FULL"))
+    head = {"bench": "email_intake", "messages": args.messages}
+    print(result_json(head, results, args.sqlite_synchronous or "FULL"))
     return 0
 
 
@@ -719,12 +564,12 @@ def _imap_phase(args: argparse.Namespace, workload: Workload) -> dict[str, Figur
             user = server.add_user(SHOP_ADDRESS if backend == backends[0] else None)
             fill_mailbox(server, user, workload)
             label = _label("imap", backend, args)
-            with fresh_app(backend, args) as app:
+            with fresh_app(backend, args.sqlite_synchronous, args.pg_url) as app:
                 count = len(workload.mails)
-                figures = run_imap(app, label, backend, server, user, count) if app else None
-            results[f"imap_{backend}"] = figures
-            if figures:
-                print_summary(figures, workload)
+                found = run_imap(app, label, server, user, count) if app else None
+            results[f"imap_{backend}"] = found
+            if found:
+                _print_summary(f"imap_{backend}", found, workload)
     return results
 
 

@@ -28,31 +28,30 @@ dropped and recreated first, so do not point it at data you want to keep.
 from __future__ import annotations
 
 import argparse
-import json
 import random
-import resource
-import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import psutil
 from flask import Flask
-from flask_migrate import upgrade
-from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from channel_adapters.base import SENDER_IDENTITY_KIND, Identity, InboundMessage
-from helpdesk import create_app
-from helpdesk.database import create_empty_postgres_database
+from common import (
+    Figures,
+    add_database_options,
+    backend_label,
+    figures,
+    fresh_app,
+    print_summary,
+    progress,
+    reply_flags,
+    result_json,
+    stored_and_tickets,
+)
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
-from helpdesk.models import Message, Ticket
 
 DEFAULT_PG_URL = "postgresql+psycopg://@127.0.0.1:5432/helpdesk_bench"
 SEED = 42
@@ -136,29 +135,12 @@ class Workload:
     threads: int  # new conversations, i.e. the tickets ingest should create
 
 
-@dataclass(frozen=True, slots=True)
-class Figures:
-    backend: str
-    messages: int
-    tickets: int
-    seconds: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-    peak_rss_mb: float
-
-    @property
-    def msgs_per_s(self) -> float:
-        return self.messages / self.seconds
-
-
 # --- the synthetic workload -------------------------------------------------------------
 
 
 def build_workload(count: int, rng: random.Random) -> Workload:
     """Every message the run will ingest, in order; a third of them continue a thread."""
-    is_reply = _reply_flags(count, rng)
+    is_reply = reply_flags(count, rng)
     new_channels = rng.choices(
         list(CHANNEL_WEIGHTS), weights=list(CHANNEL_WEIGHTS.values()), k=is_reply.count(False)
     )
@@ -181,16 +163,6 @@ def build_workload(count: int, rng: random.Random) -> Workload:
         messages.append(message)
     senders = len({t.sender.identity for t in threads})
     return Workload(messages, senders=senders, threads=len(threads))
-
-
-def _reply_flags(count: int, rng: random.Random) -> list[bool]:
-    """Exactly count // 3 replies, shuffled; the first message always opens a thread."""
-    flags = [True] * (count // 3) + [False] * (count - count // 3)
-    rng.shuffle(flags)
-    if flags and flags[0]:
-        first_new = flags.index(False)
-        flags[0], flags[first_new] = False, True
-    return flags
 
 
 def _sender_pools(
@@ -281,28 +253,6 @@ def _inbound(
     )
 
 
-# --- the backends -----------------------------------------------------------------------
-
-
-def make_app(url: str, sqlite_synchronous: str | None = None) -> Flask:
-    config = {"ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
-    if sqlite_synchronous:
-        config["SQLITE_SYNCHRONOUS"] = sqlite_synchronous
-    app = create_app(config)
-    with app.app_context():
-        upgrade()  # the real migrations build the schema
-    return app
-
-
-def prepare_postgres(url: str) -> str | None:
-    """Create the database if missing and empty its schema; return why not, if we cannot."""
-    try:
-        create_empty_postgres_database(url)
-    except OperationalError as error:
-        return str(error.orig or error).strip().splitlines()[0]
-    return None
-
-
 # --- the measurement --------------------------------------------------------------------
 
 
@@ -310,11 +260,8 @@ def run_backend(app: Flask, label: str, workload: Workload, batch: int = 1) -> F
     """Ingest every message, one at a time, timing each; then check the store."""
     messages = workload.messages
     with app.app_context():
-        latencies = _ingest_all(messages, label, batch)
-        stored = db.session.scalar(select(func.count()).select_from(Message))
-        tickets = db.session.scalar(select(func.count()).select_from(Ticket))
-        db.session.remove()
-        db.engine.dispose()
+        latencies, seconds = _ingest_all(messages, label, batch)
+        stored, tickets = stored_and_tickets()
     if stored != len(messages):
         raise RuntimeError(f"{label}: {stored} messages stored, expected {len(messages)}")
     if tickets != workload.threads:
@@ -322,7 +269,7 @@ def run_backend(app: Flask, label: str, workload: Workload, batch: int = 1) -> F
             f"{label}: warning: {tickets} tickets, the workload opened {workload.threads} threads",
             file=sys.stderr,
         )
-    return _figures(label, latencies, tickets)
+    return figures(label, latencies, seconds, tickets)
 
 
 def _ingest_all(
@@ -333,7 +280,7 @@ def _ingest_all(
     A message's latency is its ingest() plus, for the last of a batch, the commit.
     """
     latencies: list[float] = []
-    report = _progress(label, len(messages))
+    report = progress(label, len(messages))
     clock = time.perf_counter
     loop_start = clock()
     for index, inbound in enumerate(messages, start=1):
@@ -346,73 +293,7 @@ def _ingest_all(
     return latencies, clock() - loop_start
 
 
-def _progress(label: str, total: int) -> Callable[[int, float], None]:
-    step = max(1, total // 10)
-
-    def report(done: int, elapsed: float) -> None:
-        if done % step == 0 or done == total:
-            print(
-                f"{label}: {done}/{total}  {done / elapsed:,.0f} msg/s so far, "
-                f"RSS {_current_rss_mb():.0f} MB",
-                file=sys.stderr,
-                flush=True,
-            )
-
-    return report
-
-
-def _figures(label: str, timing: tuple[list[float], float], tickets: int) -> Figures:
-    latencies, seconds = timing
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-    return Figures(
-        backend=label,
-        messages=len(latencies),
-        tickets=tickets,
-        seconds=seconds,
-        p50_ms=cuts[49] * 1000,
-        p95_ms=cuts[94] * 1000,
-        p99_ms=cuts[98] * 1000,
-        max_ms=max(latencies) * 1000,
-        peak_rss_mb=_peak_rss_mb(),
-    )
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _current_rss_mb() -> float:
-    return psutil.Process().memory_info().rss / (1024 * 1024)
-
-
-# --- output -----------------------------------------------------------------------------
-
-
-def print_summary(figures: Figures, workload: Workload) -> None:
-    print(f"\n== {figures.backend} ==")
-    print(f"  messages        {figures.messages:>10,}  ({workload.senders:,} senders)")
-    print(f"  tickets created {figures.tickets:>10,}  (workload opened {workload.threads:,})")
-    print(f"  wall time       {figures.seconds:>10.2f} s")
-    print(f"  throughput      {figures.msgs_per_s:>10,.0f} messages/s")
-    print(
-        f"  latency         p50 {figures.p50_ms:.2f} ms, p95 {figures.p95_ms:.2f} ms, "
-        f"p99 {figures.p99_ms:.2f} ms, max {figures.max_ms:.1f} ms"
-    )
-    print(f"  peak RSS        {figures.peak_rss_mb:>10.0f} MB (process so far)")
-
-
-def result_json(
-    count: int, results: dict[str, Figures | None], synchronous: str, batch: int
-) -> str:
-    line: dict[str, object] = {"bench": "ingest", "messages": count, "batch": batch}
-    for backend, figures in results.items():
-        line[f"{backend}_msgs_per_s"] = round(figures.msgs_per_s, 1) if figures else None
-        line[f"{backend}_p50_ms"] = round(figures.p50_ms, 3) if figures else None
-        line[f"{backend}_p95_ms"] = round(figures.p95_ms, 3) if figures else None
-    if "sqlite" in results:
-        line["sqlite_synchronous"] = synchronous
-    line["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    return json.dumps(line)
+# --- the command line -------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -421,14 +302,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--backend", choices=("sqlite", "postgresql", "both"), default="both", help="default both"
     )
-    parser.add_argument(
-        "--sqlite-synchronous",
-        choices=("OFF", "NORMAL", "FULL", "EXTRA"),
-        type=str.upper,
-        default=None,
-        help="PRAGMA synchronous for SQLite (default: the app's setting, FULL)",
-    )
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help=f"default {DEFAULT_PG_URL}")
+    add_database_options(parser, DEFAULT_PG_URL)
     parser.add_argument(
         "--batch",
         type=int,
@@ -453,26 +327,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     results: dict[str, Figures | None] = {}
     for backend in backends:
-        results[backend] = _run(backend, args, workload)
+        label = backend_label(backend, args.sqlite_synchronous)
+        with fresh_app(backend, args.sqlite_synchronous, args.pg_url) as app:
+            results[backend] = run_backend(app, label, workload, args.batch) if app else None
         if results[backend]:
-            print_summary(results[backend], workload)
-    print(result_json(args.messages, results, args.sqlite_synchronous or "FULL", args.batch))
+            print_summary(results[backend], workload.senders, workload.threads)
+    head = {"bench": "ingest", "messages": args.messages, "batch": args.batch}
+    print(result_json(head, results, args.sqlite_synchronous or "FULL"))
     return 0
-
-
-def _run(backend: str, args: argparse.Namespace, workload: Workload) -> Figures | None:
-    if backend == "sqlite":
-        synchronous = args.sqlite_synchronous or "FULL"
-        with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as directory:
-            url = f"sqlite:///{Path(directory) / 'bench.sqlite'}"
-            app = make_app(url, args.sqlite_synchronous)
-            return run_backend(app, f"sqlite (synchronous={synchronous})", workload, args.batch)
-    problem = prepare_postgres(args.pg_url)
-    if problem:
-        where = make_url(args.pg_url).render_as_string(hide_password=True)
-        print(f"postgresql: skipped, {where} is unreachable ({problem})")
-        return None
-    return run_backend(make_app(args.pg_url), "postgresql", workload, args.batch)
 
 
 if __name__ == "__main__":
