@@ -30,6 +30,7 @@ class Entity:
     value: str
     start: int
     end: int
+    label: str | None = None  # e.g. the carrier of a tracking number, an amount's currency
 
 
 @dataclass(frozen=True, slots=True)

@@ -511,6 +511,7 @@ def _details(
     if result.entities:
         details["entities"] = [
             {"kind": e.kind, "value": e.value, "start": e.start, "end": e.end}
+            | ({"label": e.label} if e.label else {})
             for e in result.entities
         ]
     return details
