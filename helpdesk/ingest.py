@@ -182,6 +182,17 @@ def fit_to_columns(inbound: InboundMessage) -> InboundMessage:
     over-long value; SQLite would store it, so both behave the same only this way.)
     """
 
+    if (
+        len(inbound.subject) <= 500
+        and len(inbound.external_id) <= 998
+        and len(inbound.thread_key or "") <= 255
+        and all(len(i.value) <= 200 for i in inbound.identities)
+        and all(len(i.display_name or "") <= 200 for i in inbound.identities)
+        and all(len(a.filename) <= 255 and len(a.content_type) <= 255 for a in inbound.attachments)
+        and all(len(a.content_id or "") <= 255 for a in inbound.attachments)
+    ):
+        return inbound  # the usual case, without copying
+
     def clip(value: str | None, limit: int) -> str | None:
         return value[:limit] if value and len(value) > limit else value
 
