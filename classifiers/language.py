@@ -41,7 +41,7 @@ def _detector() -> LanguageDetector:
 
 
 def detect_language(text: str) -> str | None:
-    """"de", "en" or "other"; None when there are too few words to tell."""
+    """ "de", "en" or "other"; None when there are too few words to tell."""
     words = _NOISE.sub(" ", text).split()
     if sum(len(w) for w in words) < 4:
         return None

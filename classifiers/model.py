@@ -1,0 +1,131 @@
+"""The intent model: TF-IDF features into one-vs-rest linear models, with tuned thresholds.
+
+Word n-grams carry phrases ("where is my"); character n-grams carry German
+compounds ("Rücksendeetikett"), typos and missing umlauts ("Rueckgabe"). Each
+intent gets its own probability and its own threshold, tuned on validation
+data; an intent below its threshold is not tagged, so an unsure model says nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+from classifiers.base import INTENTS
+
+#: Never tag below this probability, whatever the tuning says.
+MIN_THRESHOLD = 0.3
+
+
+def _features() -> FeatureUnion:
+    return FeatureUnion(
+        [
+            (
+                "words",
+                TfidfVectorizer(
+                    lowercase=True, ngram_range=(1, 2), min_df=1, sublinear_tf=True,
+                    token_pattern=r"(?u)\b\w[\w'-]*\b",
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    lowercase=True, analyzer="char_wb", ngram_range=(2, 5), min_df=2,
+                    sublinear_tf=True, max_features=200_000,
+                ),
+            ),
+        ]
+    )  # fmt: skip
+
+
+def logistic_regression() -> Pipeline:
+    """Candidate A: one-vs-rest logistic regression (probabilities by construction)."""
+    return Pipeline(
+        [
+            ("features", _features()),
+            (
+                "classify",
+                OneVsRestClassifier(
+                    LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced")
+                ),
+            ),
+        ]
+    )
+
+
+def calibrated_svm() -> Pipeline:
+    """Candidate B: one-vs-rest linear SVMs, calibrated into probabilities (sigmoid)."""
+    return Pipeline(
+        [
+            ("features", _features()),
+            (
+                "classify",
+                OneVsRestClassifier(
+                    CalibratedClassifierCV(
+                        LinearSVC(C=0.5, class_weight="balanced"), method="sigmoid", cv=3
+                    )
+                ),
+            ),
+        ]
+    )
+
+
+CANDIDATES: dict[str, Callable[[], Pipeline]] = {
+    "logistic_regression": logistic_regression,
+    "calibrated_svm": calibrated_svm,
+}
+
+
+@dataclass
+class IntentModel:
+    """A fitted pipeline with one threshold per intent."""
+
+    name: str
+    pipeline: Pipeline
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Probability per text (rows) and intent (columns, `INTENTS` order)."""
+        return self.pipeline.predict_proba(list(texts))
+
+    def intents(self, row: np.ndarray) -> tuple[str, ...]:
+        """The intents of one score row that clear their thresholds, most likely first."""
+        chosen = [
+            (score, intent)
+            for intent, score in zip(INTENTS, row, strict=True)
+            if score >= self.thresholds.get(intent, 0.5)
+        ]
+        return tuple(intent for _, intent in sorted(chosen, reverse=True))
+
+    def tune_thresholds(self, texts: Sequence[str], labels: np.ndarray) -> None:
+        """Per intent, the threshold with the best F1 on validation data."""
+        scores = self.scores(texts)
+        for column, intent in enumerate(INTENTS):
+            self.thresholds[intent] = _best_threshold(scores[:, column], labels[:, column])
+
+
+def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    best, best_f1 = 0.5, -1.0
+    for threshold in np.arange(MIN_THRESHOLD, 0.91, 0.02):
+        predicted = scores >= threshold
+        tp = int(np.sum(predicted & (truth == 1)))
+        fp = int(np.sum(predicted & (truth == 0)))
+        fn = int(np.sum(~predicted & (truth == 1)))
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        if f1 > best_f1:
+            best, best_f1 = float(threshold), f1
+    return round(best, 2)
+
+
+def fit(name: str, texts: Sequence[str], labels: np.ndarray) -> IntentModel:
+    pipeline = CANDIDATES[name]()
+    pipeline.fit(list(texts), labels)
+    return IntentModel(name, pipeline)

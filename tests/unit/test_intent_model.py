@@ -1,0 +1,85 @@
+"""The intent model on a small corpus: corpus checks, fixed splits, fit, thresholds, eval."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from classifiers.base import INTENTS
+from classifiers.corpus import CorpusError, Example, label_matrix, load_corpus
+from classifiers.evaluate import evaluate, format_report
+from classifiers.model import fit
+
+# The small corpus has no example of most intents; sklearn says so for each.
+pytestmark = pytest.mark.filterwarnings("ignore:Label not .* is present in all training examples")
+
+SMALL = [
+    ("wo bleibt meine bestellung", ["order_status"]),
+    ("mein paket ist immer noch nicht da", ["order_status"]),
+    ("where is my parcel, it was due monday", ["order_status"]),
+    ("tracking has not moved for days, where is my order", ["order_status"]),
+    ("ich habe eine mahnung bekommen obwohl ich bezahlt habe", ["payment_reminder"]),
+    ("heute kam eine zahlungserinnerung, die rechnung ist doch bezahlt", ["payment_reminder"]),
+    ("why did I get a payment reminder, I paid last week", ["payment_reminder"]),
+    ("you sent me an overdue notice for an invoice I paid", ["payment_reminder"]),
+    (
+        "schuhe zurueckgeschickt und trotzdem mahnung erhalten",
+        ["return_status", "payment_reminder"],
+    ),
+    ("I sent the boots back and still got a reminder", ["return_status", "payment_reminder"]),
+]
+
+
+def examples(rows=SMALL) -> list[Example]:
+    return [
+        Example(f"t-{i}", text, tuple(intents), "en" if i % 2 else "de", "email")
+        for i, (text, intents) in enumerate(rows)
+    ]
+
+
+def test_corpus_lines_are_checked_with_file_and_line(tmp_path):
+    good = {"id": "a-1", "text": "wo ist mein Paket", "intents": ["order_status"],
+            "language": "de", "channel": "chat"}  # fmt: skip
+    (tmp_path / "a.jsonl").write_text(json.dumps(good) + "\n", encoding="utf-8")
+    assert [e.id for e in load_corpus(tmp_path)] == ["a-1"]
+
+    bad = {**good, "id": "a-2", "intents": ["where_is_it"]}
+    (tmp_path / "b.jsonl").write_text(json.dumps(bad) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="b.jsonl:1: intents must be from"):
+        load_corpus(tmp_path)
+
+
+def test_the_split_is_fixed_by_the_id():
+    example = Example("orders-17", "x", ("other",), "de", "email")
+    assert (
+        example.split == Example("orders-17", "changed text", ("order_status",), "en", "chat").split
+    )
+    shares = [Example(f"id-{n}", "", ("other",), "de", "email").split for n in range(2000)]
+    assert 0.17 < shares.count("test") / 2000 < 0.23
+    assert 0.12 < shares.count("validation") / 2000 < 0.18
+
+
+@pytest.mark.parametrize("candidate", ["logistic_regression", "calibrated_svm"])
+def test_candidates_learn_multi_label_intents(candidate):
+    train = examples() * 3  # enough rows for the calibration folds
+    labels = np.array(label_matrix(train))
+    model = fit(candidate, [e.text for e in train], labels)
+    model.tune_thresholds([e.text for e in train], labels)
+
+    scores = model.scores(["hab die sachen zurueckgeschickt und jetzt eine mahnung"])
+    assert scores.shape == (1, len(INTENTS))
+    assert set(model.intents(scores[0])) >= {"payment_reminder"}
+    assert model.intents(model.scores(["where is my order"])[0])[0] == "order_status"
+
+
+def test_evaluation_counts_per_intent_language_and_confusion():
+    data = examples()[:4]
+    predicted = [("order_status",), ("payment_reminder",), ("order_status",), ()]
+    report = evaluate(data, predicted)
+    status = report.per_intent["order_status"]
+    assert (status.precision, status.recall, status.support) == (1.0, 0.5, 4)
+    assert report.confusions == [("order_status", "payment_reminder", 1)]
+    assert set(report.by_language) == {"de", "en"}
+    assert "macro F1" in format_report(report)
