@@ -83,3 +83,47 @@ def test_evaluation_counts_per_intent_language_and_confusion():
     assert report.confusions == [("order_status", "payment_reminder", 1)]
     assert set(report.by_language) == {"de", "en"}
     assert "macro F1" in format_report(report)
+
+
+@pytest.fixture
+def model_dir():
+    import shutil
+    import uuid
+
+    from classifiers.store import MODELS_DIR
+
+    directory = MODELS_DIR / f"test-{uuid.uuid4().hex[:8]}"
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def trained_small_model():
+    train = examples() * 3
+    labels = np.array(label_matrix(train))
+    model = fit("logistic_regression", [e.text for e in train], labels)
+    model.tune_thresholds([e.text for e in train], labels)
+    return model
+
+
+def test_model_files_carry_versions_and_load_only_when_intact(model_dir, tmp_path):
+    from classifiers.predict import IntentClassifier
+    from classifiers.store import ModelFileError, load, promote, save
+
+    card = save(trained_small_model(), {"macro_f1": 0.9}, model_dir)
+    assert card.version == "0001" and card.libraries["scikit-learn"]
+    promote(card.version, model_dir)
+    classifier = IntentClassifier(*load(directory=model_dir))
+    result = classifier.classify(
+        "Schuhe zurueckgeschickt, trotzdem Mahnung. Bestellnr. 4711-2033", subject="Mahnung"
+    )
+    assert "payment_reminder" in result.intents
+    assert result.model_version == "0001" and result.language == "de"
+    assert [(e.kind, e.value) for e in result.entities] == [("order_number", "4711-2033")]
+    assert set(result.scores) == set(INTENTS)
+
+    path = model_dir / "intents-0001.joblib"
+    path.write_bytes(path.read_bytes() + b"tampered")
+    with pytest.raises(ModelFileError, match="does not match its card"):
+        load(directory=model_dir)
+    with pytest.raises(ModelFileError, match="load only from"):
+        load(directory=tmp_path)
