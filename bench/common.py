@@ -53,8 +53,17 @@ def backend_label(backend: str, sqlite_synchronous: str | None) -> str:
 
 
 def make_app(url: str, sqlite_synchronous: str | None = None) -> Flask:
-    """The app on the database at `url`, its schema built by the real migrations."""
-    config = {"ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
+    """The app on the database at `url`, its schema built by the real migrations.
+
+    Without a classifier: these benchmarks measure intake; bench/classifier.py measures
+    the model on its own.
+    """
+    config = {
+        "ENV": "testing",
+        "SECRET_KEY": "bench",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "CLASSIFIER": "none",
+    }
     if sqlite_synchronous:
         config["SQLITE_SYNCHRONOUS"] = sqlite_synchronous
     app = create_app(config)

@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import inspect, select
 
+from helpdesk.cli_classifier import classifier, classify
 from helpdesk.config import ConfigurationError
 from helpdesk.extensions import db
 from helpdesk.models import ROLES, User
@@ -59,6 +60,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mailbox)
     app.cli.add_command(poll_mail)
     app.cli.add_command(import_mail)
+    app.cli.add_command(classify)
+    app.cli.add_command(classifier)
 
 
 @click.group(help="Manage the people who sign in.")

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "INBOX_PAGE_SIZE": 50,
     "ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
     "WORKER_SCHEDULE": True,
+    # "model": the current trained version from classifiers/models; "none": do not classify.
+    "CLASSIFIER": "model",
     # A message on a ticket solved longer ago than this starts a linked follow-up.
     "FOLLOW_UP_AFTER_DAYS": 14,
     # Loop guard: automatic acknowledgements one address may receive per hour.

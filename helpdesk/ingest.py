@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
 from channel_adapters.base import Identity, InboundMessage
-from classifiers.base import Classification, Classifier, NullClassifier
+from classifiers.base import Classification, Classifier
 from helpdesk.extensions import db
 from helpdesk.models import (
     Attachment,
@@ -38,6 +38,7 @@ from helpdesk.models import (
     Ticket,
 )
 from helpdesk.models.types import utcnow
+from helpdesk.services.classification import current_classifier
 from helpdesk.services.customers import resolve_customer
 from helpdesk.services.html import sanitise_html
 from helpdesk.services.threading import TICKET_TOKEN
@@ -151,7 +152,7 @@ def ingest(
     conn = db.session.connection()
     inbound = fit_to_columns(inbound)
     received_at = received_at or utcnow()
-    classifier = classifier or NullClassifier()
+    classifier = classifier or current_classifier()
     # No look-up first: the unique index answers "seen before?" as part of the insert.
     # The second try is for a race on a new customer's identity, found on the retry.
     for attempt in range(2):

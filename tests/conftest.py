@@ -115,6 +115,8 @@ def _app(database_url: str) -> Flask:
             "ENV": "testing",
             "SECRET_KEY": "tests-only",
             "SQLALCHEMY_DATABASE_URI": database_url,
+            # Tests that want a model bring their own; a locally trained one must not leak in.
+            "CLASSIFIER": "none",
         }
     )
     app.test_client_class = IsolatedClient
