@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from channel_adapters.base import CHANNEL_FAMILIES
 from helpdesk.errors import InvalidInput, NotFound, PermissionDenied
 from helpdesk.extensions import db
-from helpdesk.models import UNSOLVED_STATUSES, Ticket, User
+from helpdesk.models import UNSOLVED_STATUSES, IntentTag, Ticket, User
 
 #: The views of the plain inbox: name -> statuses shown.
 VIEWS: dict[str, tuple[str, ...]] = {
@@ -43,6 +43,7 @@ def list_tickets(
     *,
     view: str = "open",
     channel: str | None = None,
+    intent: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page:
@@ -52,6 +53,14 @@ def list_tickets(
     query = visible_tickets(user).where(Ticket.status.in_(VIEWS[view]))
     if channel:
         query = query.where(Ticket.channel == channel)
+    if intent:
+        tagged = select(IntentTag.ticket_id).where(
+            IntentTag.intent == intent, IntentTag.rejected.is_(False)
+        )
+        rejected = select(IntentTag.ticket_id).where(
+            IntentTag.intent == intent, IntentTag.rejected.is_(True)
+        )
+        query = query.where(Ticket.id.in_(tagged), Ticket.id.not_in(rejected))
     if cursor:
         last_activity, last_id = _decode_cursor(cursor)
         query = query.where(

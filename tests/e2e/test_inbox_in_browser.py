@@ -46,7 +46,7 @@ def test_agent_signs_in_and_works_the_inbox_in_her_language(demo, live_server, p
         assert channel.strip() == "Instagram"
 
     page.get_by_role("button", name="English").click()
-    page.get_by_role("link", name="all", exact=True).click()
+    page.get_by_role("list", name="Channel").get_by_role("link", name="all", exact=True).click()
     page.get_by_role("link", name="Solved").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Solved")
     page.get_by_role("link", name=re.compile("Umtausch Kleid Bestellung 100234")).click()
