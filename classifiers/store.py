@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,10 +26,22 @@ from classifiers.model import IntentModel
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 CURRENT = "CURRENT"
+#: Names a folder below MODELS_DIR to use instead of MODELS_DIR itself (tests, experiments).
+MODEL_SET_VARIABLE = "HELPDESK_MODEL_SET"
 
 
 class ModelFileError(RuntimeError):
     """A model file that must not or cannot be loaded; the message says what to do."""
+
+
+def models_dir(directory: Path | None = None) -> Path:
+    """The folder models are read from and written to; always inside MODELS_DIR."""
+    if directory is None:
+        directory = MODELS_DIR / os.environ.get(MODEL_SET_VARIABLE, "")
+    directory = directory.resolve()
+    if not directory.is_relative_to(MODELS_DIR):
+        raise ModelFileError(f"models live only in {MODELS_DIR}, not in {directory}")
+    return directory
 
 
 @dataclass(frozen=True)
@@ -47,8 +60,11 @@ def library_versions() -> dict[str, str]:
             "numpy": numpy.__version__, "joblib": joblib.__version__}  # fmt: skip
 
 
-def save(model: IntentModel, evaluation: dict[str, Any], directory: Path = MODELS_DIR) -> ModelCard:
+def save(
+    model: IntentModel, evaluation: dict[str, Any], directory: Path | None = None
+) -> ModelCard:
     """Write the model as the next version and return its card (not yet the current one)."""
+    directory = models_dir(directory)
     directory.mkdir(parents=True, exist_ok=True)
     version = _next_version(directory)
     path = directory / f"intents-{version}.joblib"
@@ -66,34 +82,38 @@ def save(model: IntentModel, evaluation: dict[str, Any], directory: Path = MODEL
     return card
 
 
-def promote(version: str, directory: Path = MODELS_DIR) -> None:
+def promote(version: str, directory: Path | None = None) -> None:
     """Make `version` the one the application uses (also how an admin rolls back)."""
+    directory = models_dir(directory)
     read_card(version, directory)
     (directory / CURRENT).write_text(version + "\n")
 
 
-def current_version(directory: Path = MODELS_DIR) -> str | None:
+def current_version(directory: Path | None = None) -> str | None:
+    directory = models_dir(directory)
     pointer = directory / CURRENT
     return pointer.read_text().strip() if pointer.exists() else None
 
 
-def versions(directory: Path = MODELS_DIR) -> list[ModelCard]:
+def versions(directory: Path | None = None) -> list[ModelCard]:
+    directory = models_dir(directory)
     return [read_card(p.stem.removeprefix("intents-"), directory)
             for p in sorted(directory.glob("intents-*.json"))]  # fmt: skip
 
 
-def read_card(version: str, directory: Path = MODELS_DIR) -> ModelCard:
+def read_card(version: str, directory: Path | None = None) -> ModelCard:
+    directory = models_dir(directory)
     path = directory / f"intents-{version}.json"
     if not path.exists():
         raise ModelFileError(f"no model version {version}; `helpdesk classifier train` makes one")
     return ModelCard(**json.loads(path.read_text()))
 
 
-def load(version: str | None = None, directory: Path = MODELS_DIR) -> tuple[IntentModel, ModelCard]:
+def load(
+    version: str | None = None, directory: Path | None = None
+) -> tuple[IntentModel, ModelCard]:
     """The model `version` (default: the current one), after checking where, hash and versions."""
-    directory = directory.resolve()
-    if not directory.is_relative_to(MODELS_DIR):
-        raise ModelFileError(f"models load only from {MODELS_DIR}, not from {directory}")
+    directory = models_dir(directory)
     version = version or current_version(directory)
     if version is None:
         raise ModelFileError("no model yet; run `helpdesk classifier train`")

@@ -6,7 +6,6 @@ import json
 import sys
 
 import click
-from flask.cli import with_appcontext
 
 
 def _classification_json(result) -> str:
@@ -28,7 +27,6 @@ def _classification_json(result) -> str:
 
 @click.command("classify")
 @click.option("--jsonl", is_flag=True, help='input lines are JSON objects with a "text" field')
-@with_appcontext
 def classify(jsonl: bool) -> None:
     """Classify one message per stdin line; write one JSON object per line."""
     from classifiers.predict import IntentClassifier

@@ -125,5 +125,5 @@ def test_model_files_carry_versions_and_load_only_when_intact(model_dir, tmp_pat
     path.write_bytes(path.read_bytes() + b"tampered")
     with pytest.raises(ModelFileError, match="does not match its card"):
         load(directory=model_dir)
-    with pytest.raises(ModelFileError, match="load only from"):
+    with pytest.raises(ModelFileError, match="models live only in"):
         load(directory=tmp_path)
