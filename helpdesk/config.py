@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     "WORKER_SCHEDULE": True,
     # "model": the current trained version from classifiers/models; "none": do not classify.
     "CLASSIFIER": "model",
+    # Hours between retrains with agents' corrections (only when there are new ones); 0: never.
+    "CLASSIFIER_RETRAIN_HOURS": 24,
     # A message on a ticket solved longer ago than this starts a linked follow-up.
     "FOLLOW_UP_AFTER_DAYS": 14,
     # Loop guard: automatic acknowledgements one address may receive per hour.
@@ -52,6 +54,7 @@ _INTEGER = {
     "MAX_CONTENT_LENGTH",
     "FOLLOW_UP_AFTER_DAYS",
     "ACKNOWLEDGEMENTS_PER_HOUR",
+    "CLASSIFIER_RETRAIN_HOURS",
 }
 
 

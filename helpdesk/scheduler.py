@@ -23,6 +23,7 @@ from helpdesk.extensions import db
 from helpdesk.services.delivery import deliver_due
 from helpdesk.services.mail_intake import watch_mailbox
 from helpdesk.services.mailboxes import mailboxes
+from helpdesk.services.retraining import retrain_job
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,16 @@ class MailWatchers:
             thread.join(timeout=60)
 
 
-def default_jobs(watchers: MailWatchers) -> list[Job]:
+def default_jobs(app: Flask, watchers: MailWatchers) -> list[Job]:
     """The worker's schedule."""
-    return [
+    jobs = [
         Job("deliver-outbox", lambda: deliver_due(), seconds=10),
         Job("watch-mailboxes", watchers.ensure, seconds=60),
     ]
+    hours = app.config["CLASSIFIER_RETRAIN_HOURS"]
+    if hours:
+        jobs.append(Job("retrain-classifier", retrain_job, seconds=int(hours * 3600)))
+    return jobs
 
 
 def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
@@ -102,7 +107,7 @@ def build_scheduler(app: Flask, jobs: list[Job]) -> BlockingScheduler:
 def run_worker(app: Flask) -> None:
     """Run the scheduled jobs until SIGTERM or Ctrl-C."""
     watchers = MailWatchers(app)
-    jobs = default_jobs(watchers)
+    jobs = default_jobs(app, watchers)
     scheduler = build_scheduler(app, jobs)
     signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
     log.info("worker started with %d jobs (%s)", len(jobs), ", ".join(j.id for j in jobs))

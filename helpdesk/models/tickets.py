@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import (
@@ -87,9 +88,17 @@ class Ticket(db.Model):
 
     @property
     def intents(self) -> list[str]:
-        """The intents currently on the ticket; an agent's rejection overrides the model."""
-        rejected = {t.intent for t in self.intent_tags if t.rejected}
-        return sorted({t.intent for t in self.intent_tags if not t.rejected} - rejected)
+        """The intents currently on the ticket: per intent, the latest tag decides."""
+        return sorted(current_intents(self.intent_tags))
+
+
+def current_intents(tags: Iterable[IntentTag]) -> set[str]:
+    """Per intent, the latest tag wins: an agent's rejection removes the model's guess,
+    and an agent adding it again brings it back."""
+    latest: dict[str, bool] = {}
+    for tag in sorted(tags, key=lambda t: (t.id is None, t.id or 0)):
+        latest[tag.intent] = not tag.rejected
+    return {intent for intent, present in latest.items() if present}
 
 
 class TicketTag(db.Model):

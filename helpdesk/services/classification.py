@@ -16,15 +16,20 @@ def current_classifier() -> Classifier:
     app is told to run without one (`HELPDESK_CLASSIFIER=none`) or no model is trained."""
     if current_app.config["CLASSIFIER"] == "none":
         return NullClassifier()
-    cached = current_app.extensions.get("classifier")
-    if cached is None:
-        from classifiers.predict import IntentClassifier
-        from classifiers.store import ModelFileError
+    from classifiers.predict import IntentClassifier
+    from classifiers.store import ModelFileError, current_version
 
-        try:
-            cached = IntentClassifier.load()
-        except ModelFileError as error:
-            log.warning("messages are not classified: %s", error)
-            cached = NullClassifier()
-        current_app.extensions["classifier"] = cached
+    # A retrain in the worker promotes a new version; every process follows it here.
+    wanted = current_version()
+    cached = current_app.extensions.get("classifier")
+    if cached is not None and getattr(cached, "card", None) and cached.card.version == wanted:
+        return cached
+    if cached is not None and wanted is None:
+        return cached
+    try:
+        cached = IntentClassifier.load(wanted)
+    except ModelFileError as error:
+        log.warning("messages are not classified: %s", error)
+        cached = NullClassifier()
+    current_app.extensions["classifier"] = cached
     return cached

@@ -54,13 +54,7 @@ def list_tickets(
     if channel:
         query = query.where(Ticket.channel == channel)
     if intent:
-        tagged = select(IntentTag.ticket_id).where(
-            IntentTag.intent == intent, IntentTag.rejected.is_(False)
-        )
-        rejected = select(IntentTag.ticket_id).where(
-            IntentTag.intent == intent, IntentTag.rejected.is_(True)
-        )
-        query = query.where(Ticket.id.in_(tagged), Ticket.id.not_in(rejected))
+        query = query.where(Ticket.id.in_(_carrying(intent)))
     if cursor:
         last_activity, last_id = _decode_cursor(cursor)
         query = query.where(
@@ -81,6 +75,21 @@ def list_tickets(
     tickets = list(rows[:limit])
     next_cursor = _encode_cursor(tickets[-1]) if len(rows) > limit else None
     return Page(tickets, next_cursor)
+
+
+def _carrying(intent: str) -> Select:
+    """Tickets whose latest tag for `intent` is not a rejection."""
+    latest = (
+        select(IntentTag.ticket_id, func.max(IntentTag.id).label("id"))
+        .where(IntentTag.intent == intent)
+        .group_by(IntentTag.ticket_id)
+        .subquery()
+    )
+    return (
+        select(IntentTag.ticket_id)
+        .join(latest, latest.c.id == IntentTag.id)
+        .where(IntentTag.rejected.is_(False))
+    )
 
 
 def count_views(user: User) -> dict[str, int]:
