@@ -73,9 +73,8 @@ def test_a_corrected_tag_changes_the_next_model_version(app, model_set, monkeypa
     text = "Könnt ihr mir bitte sagen, ob die Jacke wasserdicht ist? Mein Paket kam gestern."
     result = ingest(inbound(text=text))  # classified by model 0001 on the way in
     db.session.commit()
-    assert (
-        result.ticket.intent_tags[0].model_version == "0001" if result.ticket.intent_tags else True
-    )
+    assert result.message.details["language"] == "de"  # the model, not the NullClassifier
+    assert {t.model_version for t in result.ticket.intent_tags} <= {"0001"}
     before = IntentClassifier.load("0001").classify(text).scores["product_question"]
 
     from helpdesk.services.intent_feedback import correct_intents
