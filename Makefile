@@ -12,6 +12,7 @@ export HELPDESK_ENV ?= development
 
 run: install
 	$(BIN)/helpdesk db upgrade
+	$(BIN)/helpdesk classifier train --if-missing
 	$(BIN)/helpdesk demo-data
 	$(BIN)/helpdesk run
 

@@ -62,15 +62,26 @@ def classifier() -> None:
     show_default=True,
     help="make the new version current if it is not worse than the current one",
 )
-def train(promote: bool) -> None:
+@click.option("--if-missing", is_flag=True, help="do nothing when a current model exists")
+def train(promote: bool, if_missing: bool) -> None:
     """Train candidates on the corpus, keep the best, evaluate it on the fixed test split."""
     from classifiers import store
     from classifiers.evaluate import format_report
     from classifiers.train import train as run_training
 
+    if if_missing and store.current_version():
+        click.echo(f"model {store.current_version()} is current; nothing to train")
+        return
+
     result = run_training(progress=lambda line: click.echo(line, err=True))
-    card = store.save(result.model, {"test": result.test.as_dict(), "validation": result.validation,
-                                     "seconds": round(result.seconds, 1)})  # fmt: skip
+    card = store.save(
+        result.model,
+        {
+            "test": result.test.as_dict(),
+            "validation": result.validation,
+            "seconds": round(result.seconds, 1),
+        },
+    )
     click.echo(format_report(result.test))
     current = store.current_version()
     previous = store.read_card(current).evaluation["test"]["macro_f1"] if current else -1.0
@@ -79,8 +90,10 @@ def train(promote: bool) -> None:
         verdict = "now current"
     else:
         verdict = f"kept aside (current {current} has test macro F1 {previous:.3f})"
-    click.echo(f"model {card.version} ({card.candidate}; {result.why}): test macro F1 "
-               f"{result.test.macro_f1:.3f} in {result.seconds:.0f} s, {verdict}")  # fmt: skip
+    click.echo(
+        f"model {card.version} ({card.candidate}; {result.why}): test macro F1 "
+        f"{result.test.macro_f1:.3f} in {result.seconds:.0f} s, {verdict}"
+    )
 
 
 @classifier.command("eval")

@@ -51,6 +51,9 @@ def test_train_then_classify_the_reminder_after_a_return(model_set):
         broken.output
     )
 
+    again = runner.invoke(classifier, ["train", "--if-missing"])
+    assert again.output.strip() == "model 0001 is current; nothing to train"
+
     evaluated = json.loads(runner.invoke(classifier, ["eval", "--json"]).output)
     assert set(evaluated["by_language"]) == {"de", "en"}
     assert runner.invoke(classifier, ["versions"]).output.startswith("* 0001")
