@@ -7,7 +7,8 @@ classifiers/models so the project's current model is left alone. Then it
 measures, for the winner: the model file's size, the memory a fresh process
 gains by loading it, batch throughput over the test texts (repeated), and the
 latency of one message at a time (p50/p95), intents only and with language and
-entities as the helpdesk asks for them.
+entities as the helpdesk asks for them; and how often the language detector
+agrees with the corpus's language labels.
 
     .venv/bin/python bench/classifier.py
 
@@ -27,6 +28,7 @@ import warnings
 
 from classifiers import store
 from classifiers.corpus import load_corpus, split
+from classifiers.language import detect_language
 from classifiers.predict import IntentClassifier
 from classifiers.train import train
 
@@ -87,6 +89,8 @@ def run(directory) -> dict[str, object]:
     )
     for language, sub in result.test.by_language.items():
         print(f"test macro F1 [{language}] {sub.macro_f1:.3f}")
+    language_accuracy = sum(detect_language(e.text) == e.language for e in examples) / len(examples)
+    print(f"language detected right for {language_accuracy:.1%} of the corpus")
     return {
         "examples": len(examples),
         "winner": result.model.name,
@@ -101,6 +105,7 @@ def run(directory) -> dict[str, object]:
         "test_macro_f1": round(result.test.macro_f1, 4),
         "test_macro_f1_de": round(result.test.by_language["de"].macro_f1, 4),
         "test_macro_f1_en": round(result.test.by_language["en"].macro_f1, 4),
+        "language_accuracy": round(language_accuracy, 4),
     }
 
 
