@@ -33,6 +33,7 @@ class Job:
     id: str
     func: Callable[[], None]
     seconds: int
+    at_start: bool = True  # run once when the worker starts, not only after the first interval
 
 
 class MailWatchers:
@@ -71,7 +72,9 @@ def default_jobs(app: Flask, watchers: MailWatchers) -> list[Job]:
     ]
     hours = app.config["CLASSIFIER_RETRAIN_HOURS"]
     if hours:
-        jobs.append(Job("retrain-classifier", retrain_job, seconds=int(hours * 3600)))
+        jobs.append(
+            Job("retrain-classifier", retrain_job, seconds=int(hours * 3600), at_start=False)
+        )
     return jobs
 
 
@@ -99,7 +102,7 @@ def build_scheduler(app: Flask, jobs: list[Job]) -> BlockingScheduler:
             id=job.id,
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(UTC),  # first run at start, not one interval later
+            **({"next_run_time": datetime.now(UTC)} if job.at_start else {}),
         )
     return scheduler
 

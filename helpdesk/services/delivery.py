@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -43,51 +44,76 @@ RETRY_DELAYS = (
     timedelta(hours=6),
 )
 
-#: Channels the worker can deliver to, each with the function that sends one message.
-Sender = Callable[[Message], str]
+#: While a message is out on the network, no other worker takes it; after this it is due again.
+SEND_LEASE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Channel:
+    """How the worker sends on one channel: build the message from the store, then send it."""
+
+    prepare: Callable[[Message], OutboundMessage]
+    transmit: Callable[[OutboundMessage], str]
 
 
 def deliver_due(*, now: datetime | None = None, limit: int = 100) -> Counter:
-    """Deliver due outbox rows of the channels we can send on; commit after each."""
+    """Deliver due outbox rows of the channels we can send on, one by one.
+
+    A row is claimed in a short transaction (a lease: attempts counted, next
+    attempt pushed out), sent with no transaction open, and its outcome
+    recorded in another. So a slow mail server never holds a database lock, a
+    second worker never sends the same row, and a crash mid-send means one
+    more attempt later (at least once, never lost).
+    """
     now = now or utcnow()
-    senders = _senders()
+    channels = _channels()
     query = (
         select(OutboxItem)
         .where(
             OutboxItem.status == "pending",
             OutboxItem.next_attempt_at <= now,
             OutboxItem.kind == "send_message",
-            OutboxItem.channel.in_(list(senders)),
+            OutboxItem.channel.in_(list(channels)),
         )
         .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(1)
         .with_for_update(skip_locked=True)
     )
     counts: Counter = Counter()
     for _ in range(limit):
-        # One row at a time: its lock is held only while that one message is sent.
-        item = db.session.scalars(query.limit(1)).first()
+        item = db.session.scalars(query).first()
         if item is None:
             break
-        counts[_deliver(item, senders[item.channel], now)] += 1
+        counts[_deliver(item, channels[item.channel], now)] += 1
         db.session.commit()
     return counts
 
 
-def _senders() -> dict[str, Sender]:
-    senders: dict[str, Sender] = {}
+def _channels() -> dict[str, Channel]:
+    channels: dict[str, Channel] = {}
     if current_app.config.get("SMTP_URL"):
-        senders["email"] = send_email
-    return senders
+        channels["email"] = Channel(prepare=email_for, transmit=_send_by_smtp)
+    return channels
 
 
-def _deliver(item: OutboxItem, send: Sender, now: datetime) -> str:
-    message = item.message
+def _deliver(item: OutboxItem, channel: Channel, now: datetime) -> str:
     item.attempts += 1
+    item.next_attempt_at = now + SEND_LEASE
     try:
-        response = send(message)
+        outbound = channel.prepare(item.message)
+    except ConfigError as error:
+        return _failed(item, item.message, str(error), retryable=False, now=now)
+    item_id = item.id
+    db.session.commit()  # the claim; nothing stays open while the network is slow
+    try:
+        response, failure = channel.transmit(outbound), None
     except (SendError, ConfigError) as error:
-        retryable = isinstance(error, SendError) and error.retryable
-        return _failed(item, message, str(error), retryable=retryable, now=now)
+        response, failure = None, error
+    item = db.session.get(OutboxItem, item_id)
+    if failure is not None:
+        retryable = isinstance(failure, SendError) and failure.retryable
+        return _failed(item, item.message, str(failure), retryable=retryable, now=now)
+    message = item.message
     item.status = "sent"
     item.sent_at = now
     item.last_error = None
@@ -131,13 +157,13 @@ def _failed(
     return status
 
 
-def send_email(message: Message) -> str:
-    """Send one outbound e-mail message by SMTP; return the server's answer."""
+def _send_by_smtp(outbound: OutboundMessage) -> str:
+    """Send one e-mail through the configured SMTP server; return the server's answer."""
     adapter = registry.create(
         "email",
         {"smtp_url": current_app.config["SMTP_URL"], "ca_file": current_app.config["SMTP_CA_FILE"]},
     )
-    return adapter.send(email_for(message))
+    return adapter.send(outbound)
 
 
 def email_for(message: Message) -> OutboundMessage:

@@ -66,9 +66,9 @@ def model_set(monkeypatch):
 
 def test_a_corrected_tag_changes_the_next_model_version(app, model_set, monkeypatch):
     monkeypatch.setitem(app.config, "CLASSIFIER", "model")
-    first = retrain()
+    first = retrain([])
     assert first.version == "0001" and store.current_version() == "0001"
-    assert retrain(only_with_new_feedback=True) is None  # nothing new to learn
+    assert retrain([], only_with_new_feedback=True) is None  # nothing new to learn
 
     text = "Könnt ihr mir bitte sagen, ob die Jacke wasserdicht ist? Mein Paket kam gestern."
     result = ingest(inbound(text=text))  # classified by model 0001 on the way in
@@ -89,7 +89,23 @@ def test_a_corrected_tag_changes_the_next_model_version(app, model_set, monkeypa
     )
     db.session.commit()
 
-    second = retrain(only_with_new_feedback=True)
+    second = retrain(feedback_examples(), only_with_new_feedback=True)
     assert second is not None and second.evaluation["feedback"] == 1
     after = IntentClassifier.load(second.version).classify(text).scores["product_question"]
     assert after > before
+
+
+def test_the_scheduled_retrain_trains_with_no_transaction_open(app, model_set, monkeypatch):
+    from helpdesk.services import retraining
+
+    monkeypatch.setitem(app.config, "CLASSIFIER", "model")
+    observed = []
+
+    def train(**kwargs):
+        observed.append(db.session().in_transaction())
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(retraining, "train", train)
+    with pytest.raises(RuntimeError, match="stop here"):
+        retraining.retrain_job()
+    assert observed == [False]

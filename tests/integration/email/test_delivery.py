@@ -226,3 +226,25 @@ def test_html_and_attachments_travel_with_the_reply(app, smtp, service_mailbox):
     (attachment,) = mail.iter_attachments()
     assert attachment.get_filename() == "Rücksendeetikett.pdf"
     assert attachment.get_content() == label
+
+
+def test_no_transaction_is_open_while_the_mail_server_is_slow(app, service_mailbox, monkeypatch):
+    """On SQLite an open transaction holds the write lock; the network must not hold it."""
+    from helpdesk.services import delivery
+
+    seen = []
+
+    def transmit(outbound):
+        seen.append((outbound.message_id, db.session().in_transaction()))
+        return "250 2.0.0 Ok"
+
+    monkeypatch.setattr(
+        delivery,
+        "_channels",
+        lambda: {"email": delivery.Channel(prepare=delivery.email_for, transmit=transmit)},
+    )
+    first = ingest(customer_mail())
+    reply = add_reply(first.ticket, make_user("agent"), "Hallo")
+    db.session.commit()
+    assert deliver_due() == {"sent": 1}
+    assert seen == [(reply.external_id, False)]
