@@ -44,7 +44,11 @@ def main() -> None:
 
 def require_schema() -> None:
     """Stop with what to do next when the database has no tables yet."""
-    if not inspect(db.session.connection()).has_table("alembic_version"):
+    present = inspect(db.session.connection()).has_table("alembic_version")
+    # A look, not a transaction to keep: on SQLite an open one holds the write lock, and
+    # long-running commands (worker, poll-mail) would keep it for as long as they run.
+    db.session.rollback()
+    if not present:
         raise click.ClickException(
             f"the database at {db.engine.url.render_as_string(hide_password=True)} has no schema "
             "yet. Run: helpdesk db upgrade"
@@ -144,6 +148,7 @@ def worker() -> None:
     from helpdesk.scheduler import run_worker
 
     require_schema()
+    db.session.remove()
     run_worker(current_app._get_current_object())
 
 
