@@ -186,20 +186,22 @@ def role(request) -> str:
     return request.param
 
 
+def signed_in_client(app: Flask, role: str) -> FlaskClient:
+    """A client signed in as a new user with `role` (e-mail `<role>@shop.example`)."""
+    client = app.test_client()
+    make_user(role)
+    assert log_in(client, f"{role}@shop.example").status_code == 302
+    return client
+
+
 @pytest.fixture
 def agent_client(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    make_user("agent")
-    assert log_in(client, "agent@shop.example").status_code == 302
-    return client
+    return signed_in_client(app, "agent")
 
 
 @pytest.fixture
 def admin_client(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    make_user("admin")
-    assert log_in(client, "admin@shop.example").status_code == 302
-    return client
+    return signed_in_client(app, "admin")
 
 
 @pytest.fixture
