@@ -22,6 +22,11 @@ INTENTS: tuple[str, ...] = (
 )
 
 
+def specific_first(intents: tuple[str, ...]) -> tuple[str, ...]:
+    """`intents` without "other" when a specific intent is there: "other" means none of them."""
+    return tuple(i for i in intents if i != "other") or intents
+
+
 @dataclass(frozen=True, slots=True)
 class Entity:
     """Something found in the text, with its position: an order number, a size, an amount."""

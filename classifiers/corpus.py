@@ -78,6 +78,8 @@ def _example(line: str, where: str) -> Example:
         raise CorpusError(f"{where}: intents must be from {', '.join(INTENTS)}; got {unknown}")
     if example.language not in LANGUAGES or example.channel not in CHANNELS:
         raise CorpusError(f"{where}: language {example.language!r} or channel unknown")
+    if "other" in example.intents and len(example.intents) > 1:
+        raise CorpusError(f"{where}: 'other' means no specific intent; it stands alone")
     return example
 
 

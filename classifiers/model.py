@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
+from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -19,7 +21,8 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from classifiers.base import INTENTS
+from classifiers.base import INTENTS, specific_first
+from classifiers.features import char_grams
 
 #: Never tag below this probability, whatever the tuning says.
 MIN_THRESHOLD = 0.3
@@ -38,8 +41,7 @@ def _features() -> FeatureUnion:
             (
                 "chars",
                 TfidfVectorizer(
-                    lowercase=True, analyzer="char_wb", ngram_range=(2, 5), min_df=2,
-                    sublinear_tf=True, max_features=200_000,
+                    analyzer=char_grams, min_df=2, sublinear_tf=True, max_features=200_000
                 ),
             ),
         ]
@@ -94,7 +96,25 @@ class IntentModel:
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Probability per text (rows) and intent (columns, `INTENTS` order)."""
-        return self.pipeline.predict_proba(list(texts))
+        fast = self._linear()
+        if fast is None:
+            return self.pipeline.predict_proba(list(texts))
+        vectorizers, weights, bias = fast
+        features = sparse.hstack([v.transform(texts) for v in vectorizers], format="csr")
+        return expit(features @ weights + bias)
+
+    def _linear(self) -> tuple[list, np.ndarray, np.ndarray] | None:
+        """For logistic regression, the pipeline as plain arithmetic: vectorise, one matrix
+        product, sigmoid. The same numbers as `predict_proba`, without eleven estimators'
+        and the pipeline's per-call checks, which cost more than the sums for one message."""
+        if "_fast" not in self.__dict__:
+            self._fast = _linear_parts(self.pipeline)
+        return self._fast
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_fast", None)  # derived; rebuilt on first use after loading
+        return state
 
     def intents(self, row: np.ndarray) -> tuple[str, ...]:
         """The intents of one score row that clear their thresholds, most likely first."""
@@ -103,13 +123,27 @@ class IntentModel:
             for intent, score in zip(INTENTS, row, strict=True)
             if score >= self.thresholds.get(intent, 0.5)
         ]
-        return tuple(intent for _, intent in sorted(chosen, reverse=True))
+        return specific_first(tuple(intent for _, intent in sorted(chosen, reverse=True)))
 
     def tune_thresholds(self, texts: Sequence[str], labels: np.ndarray) -> None:
         """Per intent, the threshold with the best F1 on validation data."""
         scores = self.scores(texts)
         for column, intent in enumerate(INTENTS):
             self.thresholds[intent] = _best_threshold(scores[:, column], labels[:, column])
+
+
+def _linear_parts(pipeline: Pipeline) -> tuple[list, np.ndarray, np.ndarray] | None:
+    classify = pipeline.named_steps["classify"]
+    estimators = getattr(classify, "estimators_", [])
+    if len(estimators) != len(INTENTS) or not all(
+        isinstance(e, LogisticRegression) for e in estimators
+    ):
+        return None
+    union = pipeline.named_steps["features"]
+    vectorizers = [v for _, v in union.transformer_list]
+    weights = np.vstack([e.coef_ for e in estimators]).T.copy()
+    bias = np.concatenate([e.intercept_ for e in estimators])
+    return vectorizers, weights, bias
 
 
 def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:

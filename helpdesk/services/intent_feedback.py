@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from classifiers.base import INTENTS
+from classifiers.base import INTENTS, specific_first
 from classifiers.corpus import Example
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
@@ -82,10 +82,10 @@ def feedback_examples() -> list[Example]:
     examples = []
     for message in corrected:
         tags = [t for t in message.ticket.intent_tags if t.message_id == message.id]
-        intents = sorted(current_intents(tags))
+        intents = specific_first(tuple(sorted(current_intents(tags))))
         language = message.details.get("language")
         if not intents or language not in ("de", "en"):
             continue
-        example = Example(f"feedback-{message.id}", message.text, tuple(intents), language, "email")
+        example = Example(f"feedback-{message.id}", message.text, intents, language, "email")
         examples.extend([example] * FEEDBACK_WEIGHT)
     return examples

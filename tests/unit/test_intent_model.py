@@ -50,6 +50,11 @@ def test_corpus_lines_are_checked_with_file_and_line(tmp_path):
     with pytest.raises(CorpusError, match="b.jsonl:1: intents must be from"):
         load_corpus(tmp_path)
 
+    mixed = {**good, "id": "a-3", "intents": ["order_status", "other"]}
+    (tmp_path / "b.jsonl").write_text(json.dumps(mixed) + "\n", encoding="utf-8")
+    with pytest.raises(CorpusError, match="b.jsonl:1: 'other' means no specific intent"):
+        load_corpus(tmp_path)
+
 
 def test_the_split_is_fixed_by_the_id():
     example = Example("orders-17", "x", ("other",), "de", "email")
@@ -127,3 +132,57 @@ def test_model_files_carry_versions_and_load_only_when_intact(model_dir, tmp_pat
         load(directory=model_dir)
     with pytest.raises(ModelFileError, match="models live only in"):
         load(directory=tmp_path)
+
+
+def test_character_grams_are_those_of_scikit_learns_char_wb_analyzer():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from classifiers.features import char_grams
+
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5)).build_analyzer()
+    for text in [
+        "Rücksendung für Bestellnr. 4711-2033",
+        "a I ok  WHERE is my\tparcel?\n\nThanks 😊",
+        "",
+        "Rueckgabe",
+    ]:
+        assert char_grams(text) == reference(text)
+
+
+def one_line_per_intent() -> list[Example]:
+    lines = {
+        "return_request": "wie kann ich die schuhe zurueckschicken",
+        "return_status": "retoure ist seit einer woche unterwegs, angekommen?",
+        "refund_status": "wann bekomme ich mein geld zurueck",
+        "exchange_request": "can I swap the jeans for a size 32",
+        "payment_reminder": "mahnung bekommen obwohl bezahlt",
+        "order_status": "where is my order",
+        "order_change_cancel": "please cancel my order",
+        "damaged_or_wrong": "the mug arrived broken",
+        "shipping_policy": "how much is shipping to austria",
+        "product_question": "is the coat waterproof",
+        "other": "love your new website",
+    }
+    return [
+        Example(f"o-{i}", text, (intent,), "en", "chat")
+        for i, (intent, text) in enumerate(lines.items())
+    ]
+
+
+def test_logistic_regression_scores_by_matrix_product_equal_scikit_learns():
+    train = one_line_per_intent() * 2
+    model = fit("logistic_regression", [e.text for e in train], np.array(label_matrix(train)))
+    texts = ["where is my order, and can I still cancel it?", "Paket kaputt angekommen", ""]
+    assert model._linear() is not None
+    assert np.allclose(model.scores(texts), model.pipeline.predict_proba(texts), atol=1e-12)
+
+
+def test_other_is_never_tagged_beside_a_specific_intent():
+    train = one_line_per_intent() * 2
+    model = fit("logistic_regression", [e.text for e in train], np.array(label_matrix(train)))
+    model.thresholds = dict.fromkeys(INTENTS, 0.3)
+    row = np.zeros(len(INTENTS))
+    row[INTENTS.index("other")] = 0.9
+    assert model.intents(row) == ("other",)
+    row[INTENTS.index("order_status")] = 0.6
+    assert model.intents(row) == ("order_status",)
