@@ -24,6 +24,7 @@ from helpdesk.services.delivery import deliver_due
 from helpdesk.services.mail_intake import watch_mailbox
 from helpdesk.services.mailboxes import mailboxes
 from helpdesk.services.retraining import retrain_job
+from helpdesk.services.webhooks_out import deliver_webhooks_due
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ def default_jobs(app: Flask, watchers: MailWatchers) -> list[Job]:
     """The worker's schedule."""
     jobs = [
         Job("deliver-outbox", lambda: deliver_due(), seconds=10),
+        Job("deliver-webhooks", lambda: deliver_webhooks_due(), seconds=10),
         Job("watch-mailboxes", watchers.ensure, seconds=60),
     ]
     hours = app.config["CLASSIFIER_RETRAIN_HOURS"]

@@ -3,8 +3,23 @@
 from helpdesk.models.agents import LANGUAGES, ROLES, Team, User, team_members
 from helpdesk.models.audit import Event
 from helpdesk.models.channels import ChannelState, QuarantinedInput
+from helpdesk.models.commerce import (
+    RESOLUTIONS,
+    RETURN_REASONS,
+    RETURN_STATUSES,
+    Invoice,
+    Order,
+    OrderItem,
+    Return,
+    ReturnItem,
+    Shipment,
+    Shop,
+    Stock,
+)
 from helpdesk.models.customers import Customer, CustomerIdentity
+from helpdesk.models.integrations import ApiToken, InboundDelivery, WebhookEndpoint
 from helpdesk.models.outbox import OUTBOX_STATUSES, OutboxItem
+from helpdesk.models.responses import CannedResponse
 from helpdesk.models.tickets import (
     AUTHOR_KINDS,
     DIRECTIONS,
@@ -20,6 +35,21 @@ from helpdesk.models.tickets import (
 )
 
 __all__ = [
+    "RESOLUTIONS",
+    "RETURN_REASONS",
+    "RETURN_STATUSES",
+    "ApiToken",
+    "CannedResponse",
+    "InboundDelivery",
+    "Invoice",
+    "Order",
+    "OrderItem",
+    "Return",
+    "ReturnItem",
+    "Shipment",
+    "Shop",
+    "Stock",
+    "WebhookEndpoint",
     "AUTHOR_KINDS",
     "DIRECTIONS",
     "LANGUAGES",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     Boolean,
@@ -24,6 +25,9 @@ from helpdesk.extensions import db
 from helpdesk.models.agents import Team, User
 from helpdesk.models.customers import Customer
 from helpdesk.models.types import JSONType, UTCDateTime, one_of, utcnow
+
+if TYPE_CHECKING:
+    from helpdesk.models.commerce import Order
 
 TICKET_STATUSES: tuple[str, ...] = ("new", "open", "pending", "on_hold", "solved", "closed")
 #: Statuses in which a customer is still waiting for something from us.
@@ -62,6 +66,12 @@ class Ticket(db.Model):
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     # A customer writing on a ticket closed (or solved long ago) starts a linked follow-up.
     follow_up_of_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # The order the ticket is about: named in a message ("entity"), the customer's most
+    # recent ("recent"), or chosen by an agent ("agent", never overwritten automatically).
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    order_link: Mapped[str | None] = mapped_column(String(10))
 
     customer: Mapped[Customer] = relationship()
     follow_up_of: Mapped[Ticket | None] = relationship(
@@ -69,6 +79,7 @@ class Ticket(db.Model):
     )
     assignee: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
+    order: Mapped[Order | None] = relationship()
     messages: Mapped[list[Message]] = relationship(
         back_populates="ticket",
         cascade="all, delete-orphan",

@@ -44,6 +44,10 @@ RETRY_DELAYS = (
     timedelta(hours=6),
 )
 
+#: Channels the worker can send on. Messages on others wait in the outbox until an
+#: adapter for them can send.
+OUTBOUND_CHANNELS: frozenset[str] = frozenset({"email"})
+
 #: While a message is out on the network, no other worker takes it; after this it is due again.
 SEND_LEASE = timedelta(minutes=5)
 

@@ -2,32 +2,80 @@
 
 Such a template may use the values it is given and nothing else: Jinja2's
 SandboxedEnvironment refuses attribute tricks that reach Python internals, and
-the app's config is never in the context.
+the app's config is never in the context. Money and dates are formatted for
+the language the text is written in: `{{ invoice.amount_due_cents | money(invoice.currency) }}`
+gives "49,95 €" in German and "€49.95" in English; `{{ value | date }}` gives
+"23.11.2026" or "23 Nov 2026".
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date
+from babel.numbers import format_currency
+from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
 from helpdesk.config import PROJECT_ROOT
 
+#: The locale behind each language the helpdesk writes in.
+LOCALES = {"de": "de_DE", "en": "en_GB"}
+SHOP_TIME_ZONE = ZoneInfo("Europe/Berlin")
+#: Dates customers read, per language.
+DATE_FORMATS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}
+
 
 @cache
 def _environment() -> SandboxedEnvironment:
-    return SandboxedEnvironment(
+    environment = SandboxedEnvironment(
         loader=FileSystemLoader(PROJECT_ROOT / "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
     )
+    environment.filters["money"] = _money
+    environment.filters["date"] = _date
+    return environment
 
 
 def render_text(name: str, language: str | None, **context: Any) -> str:
     """Render `templates/<name>.<language>.txt`, falling back to English."""
     environment = _environment()
     candidates = [f"{name}.{language}.txt", f"{name}.en.txt"] if language else [f"{name}.en.txt"]
-    return environment.select_template(candidates).render(**context).strip() + "\n"
+    template = environment.select_template(candidates)
+    language = language if template.name == f"{name}.{language}.txt" else "en"
+    return template.render(language=language, **context).strip() + "\n"
+
+
+def render_string(source: str, language: str | None, **context: Any) -> str:
+    """Render a template kept in the database (a canned response); errors propagate as
+    jinja2's TemplateError (undefined placeholders, syntax, sandbox violations)."""
+    template = _environment().from_string(source)
+    return template.render(language=language or "en", **context).strip() + "\n"
+
+
+def _language(context: Context) -> str:
+    language = context.get("language")
+    return language if language in LOCALES else "en"
+
+
+@pass_context
+def _money(context: Context, cents: int | None, currency: str = "EUR") -> str:
+    if cents is None:
+        return ""
+    return format_currency(cents / 100, currency, locale=LOCALES[_language(context)])
+
+
+@pass_context
+def _date(context: Context, value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(SHOP_TIME_ZONE).date()  # stored in UTC, read in the shop's day
+    language = _language(context)
+    return format_date(value, DATE_FORMATS[language], locale=LOCALES[language])

@@ -1,0 +1,159 @@
+"""Outbound webhooks: tell other systems what happened, signed, retried, logged.
+
+An event is written to the outbox in the same transaction as the change it
+reports, once per subscribed endpoint; the worker sends it later. The receiver
+checks `X-Helpdesk-Signature: sha256=<hex>`, an HMAC-SHA256 with the shared
+secret over "<timestamp>.<raw body>", where the timestamp is the
+`X-Helpdesk-Timestamp` header (Unix seconds), and refuses old timestamps so a
+captured request cannot be replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from datetime import datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import OutboxItem, WebhookEndpoint
+from helpdesk.models.types import utcnow
+from helpdesk.services.delivery import RETRY_DELAYS, SEND_LEASE
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10
+
+
+def emit(event_type: str, data: dict[str, Any], *, now: datetime | None = None) -> list[OutboxItem]:
+    """Queue `event_type` with `data` for every active endpoint subscribed to it."""
+    now = now or utcnow()
+    items = []
+    endpoints = db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)
+    )
+    for endpoint in endpoints:
+        if not any(fnmatchcase(event_type, pattern) for pattern in endpoint.events):
+            continue
+        body = {
+            "id": uuid.uuid4().hex,
+            "type": event_type,
+            "created_at": now.isoformat(),
+            "data": data,
+        }
+        item = OutboxItem(
+            kind="webhook",
+            payload={"endpoint_id": endpoint.id, "body": body},
+            idempotency_key=f"webhook:{endpoint.id}:{body['id']}",
+            next_attempt_at=now,
+        )
+        db.session.add(item)
+        items.append(item)
+    return items
+
+
+def signature(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"sha256={digest.hexdigest()}"
+
+
+def deliver_webhooks_due(*, now: datetime | None = None, limit: int = 100) -> Counter:
+    """Send due webhook rows one by one, as `delivery.deliver_due` does for messages:
+    claim with a lease, send with no transaction open, record the outcome."""
+    now = now or utcnow()
+    query = (
+        select(OutboxItem)
+        .where(
+            OutboxItem.status == "pending",
+            OutboxItem.next_attempt_at <= now,
+            OutboxItem.kind == "webhook",
+        )
+        .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    counts: Counter = Counter()
+    for _ in range(limit):
+        item = db.session.scalars(query).first()
+        if item is None:
+            break
+        counts[_deliver(item, now)] += 1
+        db.session.commit()
+    return counts
+
+
+def _deliver(item: OutboxItem, now: datetime) -> str:
+    item.attempts += 1
+    item.next_attempt_at = now + SEND_LEASE
+    endpoint = db.session.get(WebhookEndpoint, item.payload["endpoint_id"])
+    if endpoint is None or not endpoint.active:
+        return _outcome(item, now, error="the endpoint was removed or switched off", final=True)
+    secret = os.environ.get(endpoint.secret_env)
+    if not secret:
+        return _outcome(
+            item, now, error=f"set {endpoint.secret_env} to the endpoint's signing secret"
+        )
+    url, item_id = endpoint.url, item.id
+    body = json.dumps(item.payload["body"], separators=(",", ":"), sort_keys=True).encode()
+    db.session.commit()  # the claim; nothing stays open while the receiver is slow
+    status, error = _post(url, body, secret, item.payload["body"])
+    item = db.session.get(OutboxItem, item_id)
+    return _outcome(item, now, status=status, error=error)
+
+
+def _post(url: str, body: bytes, secret: str, event: dict) -> tuple[int | None, str | None]:
+    timestamp = int(utcnow().timestamp())
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "helpdesk-webhooks/1",
+            "X-Helpdesk-Event": event["type"],
+            "X-Helpdesk-Delivery": event["id"],
+            "X-Helpdesk-Timestamp": str(timestamp),
+            "X-Helpdesk-Signature": signature(secret, timestamp, body),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            return response.status, None
+    except urllib.error.HTTPError as error:
+        return error.code, f"HTTP {error.code} {error.reason}"
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        return None, f"could not reach {url}: {getattr(error, 'reason', error)}"
+
+
+def _outcome(
+    item: OutboxItem,
+    now: datetime,
+    *,
+    status: int | None = None,
+    error: str | None = None,
+    final: bool = False,
+) -> str:
+    attempts = [*item.payload.get("attempts", []), {"at": now.isoformat(), "status": status,
+                                                    "error": error}]  # fmt: skip
+    item.payload = {**item.payload, "attempts": attempts[-10:]}
+    if error is None:
+        item.status, item.sent_at, item.last_error = "sent", now, None
+        return "sent"
+    item.last_error = error
+    # Any answer but 2xx is tried again (a receiver's 401 is often a secret being rotated).
+    if final or item.attempts > len(RETRY_DELAYS):
+        item.status = "dead"
+        log.warning("webhook %s given up after %d attempts: %s", item.id, item.attempts, error)
+        return "failed"
+    item.next_attempt_at = now + RETRY_DELAYS[item.attempts - 1]
+    return "retrying"
