@@ -66,6 +66,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(import_mail)
     app.cli.add_command(classify)
     app.cli.add_command(classifier)
+    app.cli.add_command(returns)
 
 
 @click.group(help="Manage the people who sign in.")
@@ -357,3 +358,55 @@ def import_mail(path: str) -> None:
     with click.progressbar(length=len(sources), label="importing mail", file=sys.stderr) as bar:
         report = run_import(path, sources=sources, on_mail=lambda _outcome: bar.update(1))
     click.echo(f"import-mail: {report}")
+
+
+@click.group(help="Returns: figures for the KPI dashboard.")
+def returns() -> None:
+    pass
+
+
+@returns.command("reasons")
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    help="First day (default: the start of the 12th week or month back from --to).",
+)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: today).")
+@click.option("--by", type=click.Choice(["week", "month"]), default="week", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of rows.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header line.")
+@with_appcontext
+def returns_reasons(start, end, by: str, as_json: bool, as_csv: bool) -> None:
+    """Returned pieces per reason and week or month, by the day the return was requested."""
+    import csv
+    import io
+
+    from helpdesk.errors import InvalidInput
+    from helpdesk.models.types import utcnow
+    from helpdesk.services.return_stats import periods_back, return_reasons
+
+    require_schema()
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    last = end.date() if end else utcnow().date()
+    first = start.date() if start else periods_back(last, 12, by)
+    try:
+        rows = [row.as_dict() for row in return_reasons(first, last, by=by)]
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif as_csv:
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=["period", "reason", "items", "share"])
+        writer.writeheader()
+        writer.writerows(rows)
+        click.echo(out.getvalue(), nl=False)
+    elif not rows:
+        click.echo(f"no returns requested from {first} to {last}")
+    else:
+        click.echo(f"{'period':<9} {'reason':<17} {'items':>6} {'share':>6}")
+        for row in rows:
+            click.echo(f"{row['period']:<9} {row['reason']:<17} {row['items']:>6} "
+                       f"{row['share']:>6.0%}")  # fmt: skip
