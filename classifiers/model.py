@@ -22,7 +22,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from classifiers.base import INTENTS, specific_first
-from classifiers.features import char_grams
+from classifiers.features import CharGramTfidf, char_grams
 
 #: Never tag below this probability, whatever the tuning says.
 MIN_THRESHOLD = 0.3
@@ -140,7 +140,9 @@ def _linear_parts(pipeline: Pipeline) -> tuple[list, np.ndarray, np.ndarray] | N
     ):
         return None
     union = pipeline.named_steps["features"]
-    vectorizers = [v for _, v in union.transformer_list]
+    vectorizers = [
+        CharGramTfidf(v) if CharGramTfidf.usable(v) else v for _, v in union.transformer_list
+    ]
     weights = np.vstack([e.coef_ for e in estimators]).T.copy()
     bias = np.concatenate([e.intercept_ for e in estimators])
     return vectorizers, weights, bias

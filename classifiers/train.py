@@ -13,7 +13,6 @@ from classifiers.corpus import Example, label_matrix, load_corpus, split
 from classifiers.evaluate import Report, evaluate
 from classifiers.model import CANDIDATES, IntentModel, fit
 
-
 #: Validation macro-F1 differences below this are noise between candidates.
 TIE = 0.005
 
