@@ -73,11 +73,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from helpdesk.web import admin, auth, inbox, system
+    from helpdesk.web import admin, auth, inbox, portal, system
 
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
+    app.register_blueprint(portal.bp)
     app.register_blueprint(system.bp)
 
 
