@@ -80,6 +80,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(system.bp)
+    from helpdesk import api, webhooks
+
+    app.register_blueprint(api.bp)
+    app.register_blueprint(webhooks.bp)
 
 
 def register_error_handlers(app: Flask) -> None:

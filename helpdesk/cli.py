@@ -64,6 +64,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mailbox)
     app.cli.add_command(poll_mail)
     app.cli.add_command(import_mail)
+    app.cli.add_command(import_orders)
     app.cli.add_command(classify)
     app.cli.add_command(classifier)
     app.cli.add_command(returns)
@@ -99,6 +100,50 @@ def users_create(email: str, role: str, name: str | None, language: str, passwor
     record_event("user.created", user=user, actor="cli", role=role)
     db.session.commit()
     click.echo(f"created {role} {email}")
+
+
+@users.command("token")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, e.g. 'shop ERP'.")
+@with_appcontext
+def users_token(email: str, name: str) -> None:
+    """Create an API token acting as EMAIL's user; it is printed once, and only its hash kept."""
+    from helpdesk.api import issue_token
+
+    require_schema()
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no user {email}; create one with `helpdesk users create`")
+    token = issue_token(user, name)
+    record_event("api_token.created", user=user, actor="cli", name=name)
+    db.session.commit()
+    click.echo(f"API token {name!r} for {user.email} ({user.role}), shown only now:", err=True)
+    click.echo(token)
+
+
+@users.command("revoke-token")
+@click.argument("email")
+@click.option("--name", required=True, help="The name the token was created with.")
+@with_appcontext
+def users_revoke_token(email: str, name: str) -> None:
+    """Revoke EMAIL's API tokens named NAME; requests with them are refused from now on."""
+    from helpdesk.models import ApiToken
+    from helpdesk.models.types import utcnow
+
+    require_schema()
+    tokens = db.session.scalars(
+        select(ApiToken)
+        .join(User)
+        .where(User.email == email.strip().lower(), ApiToken.name == name)
+        .where(ApiToken.revoked_at.is_(None))
+    ).all()
+    if not tokens:
+        raise click.ClickException(f"{email} has no active token named {name!r}")
+    for token in tokens:
+        token.revoked_at = utcnow()
+        record_event("api_token.revoked", user=token.user, actor="cli", name=name)
+    db.session.commit()
+    click.echo(f"revoked {len(tokens)} token(s) {name!r} of {email}")
 
 
 @click.command("demo-data")
@@ -410,3 +455,36 @@ def returns_reasons(start, end, by: str, as_json: bool, as_csv: bool) -> None:
         for row in rows:
             click.echo(f"{row['period']:<9} {row['reason']:<17} {row['items']:>6} "
                        f"{row['share']:>6.0%}")  # fmt: skip
+
+
+@click.command("import-orders")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--shop", "shop_key", metavar="KEY", help="The shop's key (default: 'default').")
+@with_appcontext
+def import_orders(file: str, shop_key: str | None) -> None:
+    """Import orders from a JSON or CSV file (columns: see README); twice changes nothing.
+
+    Rejected orders are listed with file, line or index and reason, the rest go in,
+    and the exit status is 1 when anything was rejected.
+    """
+    from helpdesk.errors import InvalidInput
+    from helpdesk.services.order_import import import_orders as run_import
+    from helpdesk.services.order_import import read_orders
+    from helpdesk.services.orders import default_shop, shop_by_key
+
+    require_schema()
+    try:
+        sources = read_orders(file)
+        shop = shop_by_key(shop_key) if shop_key else default_shop()
+    except InvalidInput as error:
+        raise click.ClickException(str(error)) from None
+    with click.progressbar(
+        length=len(sources), label="importing orders", file=sys.stderr,
+        hidden=not sys.stderr.isatty(),
+    ) as bar:  # fmt: skip
+        report = run_import(sources, shop, on_order=lambda *_: bar.update(1))
+    for rejection in report.rejected:
+        click.echo(f"rejected {rejection}", err=True)
+    click.echo(str(report))
+    if report.rejected:
+        click.get_current_context().exit(1)

@@ -1,0 +1,30 @@
+"""Receivers for webhooks that other systems send us, under /webhooks.
+
+One module per sender (`shopify.py`, ...). To add one:
+
+1. create `helpdesk/webhooks/<sender>.py` that imports `bp` from here and adds its
+   route, e.g. `@bp.post("/<sender>")`;
+2. add `<sender>` to the import line at the end of this file.
+
+Senders authenticate by signing the raw body, never with cookies, so CSRF protection
+(which guards browser sessions) is off for this blueprint; each receiver MUST verify
+its signature before it parses or stores anything. Deduplicate deliveries through
+`InboundDelivery(source, delivery_id)` and answer 2xx only after the commit.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from helpdesk.extensions import csrf
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+csrf.exempt(bp)
+
+
+def json_error(status: int, code: str, message: str):
+    """The error shape the API uses too: {"error": {"code", "message"}}."""
+    return jsonify(error={"code": code, "message": message}), status
+
+
+from helpdesk.webhooks import shopify  # noqa: E402,F401  (each adds its routes to bp)
