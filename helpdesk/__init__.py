@@ -84,6 +84,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    from helpdesk.web import ticket_commerce
+
+    app.register_blueprint(ticket_commerce.bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -41,6 +41,7 @@ from helpdesk.models.types import utcnow
 from helpdesk.services.classification import current_classifier
 from helpdesk.services.customers import resolve_customer
 from helpdesk.services.html import sanitise_html
+from helpdesk.services.order_links import link_on_ingest
 from helpdesk.services.threading import TICKET_TOKEN
 
 log = logging.getLogger(__name__)
@@ -305,6 +306,14 @@ def _store(
             channel=inbound.channel,
         )
     )
+    owner_id = thread.customer_id if thread is not None else customer_id
+    link = link_on_ingest(conn, ticket_id=ticket_id, customer_id=owner_id,
+                          entities=classification.entities, at=received_at)  # fmt: skip
+    if link is not None:
+        events.append(
+            _event("ticket.order_linked", received_at, ticket_id=ticket_id, **link.event_data())
+        )
+        _expire(Ticket, ticket_id)
     conn.execute(_INSERTS[Event], events)
     return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False)
 

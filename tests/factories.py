@@ -95,3 +95,22 @@ def order(
                                quantity=quantity))  # fmt: skip
     db.session.commit()
     return created
+
+
+class Classified:
+    """A stand-in classifier that says `intents` and finds `order_numbers` in any text."""
+
+    def __init__(self, *intents: str, order_numbers=(), language: str = "de") -> None:
+        self.intents = intents
+        self.order_numbers = tuple(order_numbers)
+        self.language = language
+
+    def classify(self, text: str, *, subject: str = ""):
+        from classifiers.base import Classification, Entity
+
+        entities = tuple(
+            Entity("order_number", number, i * 10, i * 10 + len(number))
+            for i, number in enumerate(self.order_numbers)
+        )
+        scores = dict.fromkeys(self.intents, 0.9)
+        return Classification(self.intents, scores, self.language, entities, "test")
