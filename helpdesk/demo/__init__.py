@@ -1,12 +1,16 @@
 """Demo data: the scripted conversations in `conversations.py`, played through the real services.
 
+The shop's orders, invoices and returns (`orders.py`, loaded by `commerce.py`)
+come first, so the conversations about them are linked to them on ingest.
 Customer turns enter through `ingest()` exactly as a channel would deliver
 them; agent replies, notes and bot turns go through the reply service. Every
-message has a fixed external id, so loading twice adds nothing.
+message has a fixed external id and every order a number, so loading twice adds
+nothing.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +24,22 @@ from channel_adapters.base import (
     Identity,
     InboundMessage,
 )
-from helpdesk.demo.conversations import CONVERSATIONS, PERSONAS, Conversation, Persona, Turn
+from helpdesk.demo.commerce import ShopSummary, load_demo_shop
+from helpdesk.demo.conversations import (
+    CONVERSATIONS,
+    PERSONAS,
+    SHOP_CONVERSATIONS,
+    Conversation,
+    Persona,
+    Turn,
+)
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
-from helpdesk.models import Message, Team, Ticket, TicketTag, User
+from helpdesk.models import Message, Order, Team, Ticket, TicketTag, User
 from helpdesk.models.types import utcnow
+from helpdesk.services.canned import install_default_responses
 from helpdesk.services.customers import add_identity
+from helpdesk.services.order_links import link_by_agent
 from helpdesk.services.replies import add_note, add_reply, set_status
 
 DEMO_PASSWORD = "demo"  # demo data only; real users are created with `helpdesk users create`
@@ -59,9 +73,17 @@ class DemoSummary:
     messages: int
     channels: Counter
     languages: Counter
+    shop: ShopSummary = ShopSummary(0, 0)
+    shop_conversations: int = 0  # about the shop's orders, beside `conversations`
 
     def __str__(self) -> str:
+        shop = ""
+        if self.shop.orders or self.shop_conversations:
+            talks = "conversation" if self.shop_conversations == 1 else "conversations"
+            shop = f"; {self.shop}, {self.shop_conversations} {talks} about them"
         if not self.conversations:
+            if shop:
+                return f"demo data: conversations already loaded ({self.skipped} present){shop}"
             return (
                 f"demo data: already loaded ({self.skipped} conversations present), nothing added"
             )
@@ -69,31 +91,45 @@ class DemoSummary:
         languages = ", ".join(f"{lang} {n}" for lang, n in sorted(self.languages.items()))
         return (
             f"demo data: {self.conversations} conversations ({languages}; {channels}), "
-            f"{self.messages} messages; logins {', '.join(u[0] for u in DEMO_USERS)} "
+            f"{self.messages} messages{shop}; logins {', '.join(u[0] for u in DEMO_USERS)} "
             f"with password '{DEMO_PASSWORD}'"
         )
 
 
 def load_demo_data(on_progress: Callable[[Conversation], None] | None = None) -> DemoSummary:
-    """Create the demo users and teams and play every conversation. The caller commits."""
+    """Create the demo users and teams, the shop with its orders and returns, the default
+    canned responses, and play every conversation. The caller commits."""
     users = _ensure_users()
     personas = {p.key: p for p in PERSONAS}
     now = utcnow()
+    shop = load_demo_shop(users, now)
+    install_default_responses()
     added, skipped, messages = 0, 0, 0
     channels: Counter = Counter()
     languages: Counter = Counter()
+    played: list[Ticket] = []
     for number, conversation in enumerate(CONVERSATIONS):
         persona = personas[conversation.persona]
-        if _loaded(number):
+        if _loaded(str(number)):
             skipped += 1
         else:
-            messages += _play(number, conversation, persona, users, now)
+            ticket, count = _play(str(number), conversation, persona, users, now)
+            played.append(ticket)
+            messages += count
             added += 1
             channels[conversation.channel] += 1
             languages[persona.language] += 1
         if on_progress:
             on_progress(conversation)
-    return DemoSummary(added, skipped, messages, channels, languages)
+    shop_conversations = 0
+    for number, conversation in enumerate(SHOP_CONVERSATIONS):
+        key = f"shop-{number}"
+        if not _loaded(key):
+            ticket, _count = _play(key, conversation, personas[conversation.persona], users, now)
+            played.append(ticket)
+            shop_conversations += 1
+    _link_orders_agents_looked_up(played)
+    return DemoSummary(added, skipped, messages, channels, languages, shop, shop_conversations)
 
 
 def _ensure_users() -> dict[str, User]:
@@ -120,11 +156,11 @@ def _ensure_users() -> dict[str, User]:
     return users
 
 
-def _external_id(number: int, turn: int) -> str:
+def _external_id(number: str, turn: int) -> str:
     return f"<demo-{number}-{turn}@demo.helpdesk.example>"
 
 
-def _loaded(number: int) -> bool:
+def _loaded(number: str) -> bool:
     return (
         db.session.scalar(
             select(Message.id).where(Message.external_id.like(f"<demo-{number}-%")).limit(1)
@@ -134,8 +170,9 @@ def _loaded(number: int) -> bool:
 
 
 def _play(
-    number: int, conversation: Conversation, persona: Persona, users: dict[str, User], now: datetime
-) -> int:
+    number: str, conversation: Conversation, persona: Persona, users: dict[str, User], now: datetime
+) -> tuple[Ticket, int]:
+    """Play one conversation; its ticket and how many messages it has."""
     start = now - timedelta(days=conversation.started_days_ago)
     ticket: Ticket | None = None
     earlier: list[str] = []
@@ -158,11 +195,11 @@ def _play(
         earlier.append(_external_id(number, index))
     assert ticket is not None, "every demo conversation has a customer turn"
     _finish(ticket, conversation, persona, users, start)
-    return len(conversation.turns)
+    return ticket, len(conversation.turns)
 
 
 def _inbound(
-    number: int,
+    number: str,
     index: int,
     conversation: Conversation,
     persona: Persona,
@@ -190,14 +227,14 @@ def _inbound(
     )
 
 
-def _thread_key(number: int, conversation: Conversation, persona: Persona) -> str:
+def _thread_key(number: str, conversation: Conversation, persona: Persona) -> str:
     if conversation.channel == "phone":
         return persona.phone or f"demo-call-{number}"  # calls thread by caller
     return f"demo-{conversation.channel}-{number}"
 
 
 def _answer(
-    ticket: Ticket, number: int, index: int, turn: Turn, start: datetime, users: dict[str, User]
+    ticket: Ticket, number: str, index: int, turn: Turn, start: datetime, users: dict[str, User]
 ) -> None:
     at = start + timedelta(minutes=turn.minutes)
     author = users.get(turn.agent or "agent@example.com")
@@ -242,3 +279,20 @@ def _finish(
         if tag not in {t.name for t in ticket.tags}:
             ticket.tags.append(TicketTag(name=tag))
     set_status(ticket, conversation.status, user=ticket.assignee, at=last)
+
+
+def _link_orders_agents_looked_up(tickets: list[Ticket]) -> None:
+    """An agent who worked a ticket looked up the order it names, as agents do when a
+    message came from a profile that was not yet known as the customer's (ingest links
+    only orders of the customer who wrote)."""
+    for ticket in tickets:
+        if ticket.order_id is not None or ticket.assignee is None:
+            continue
+        said = " ".join(m.text for m in ticket.messages if m.direction == "inbound")
+        for number in re.findall(r"(?<!\d)1\d{5}(?!\d)", said):
+            order = db.session.scalar(
+                select(Order).where(Order.number == number, Order.customer_id == ticket.customer_id)
+            )
+            if order is not None:
+                link_by_agent(ticket, ticket.assignee, number)
+                break

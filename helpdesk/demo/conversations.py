@@ -121,6 +121,7 @@ PERSONAS: tuple[Persona, ...] = (
         email="reto.baumann@example.net",
         messenger_id="5917720384461239",
     ),
+    Persona("heike", "Heike Bauer", "de", email="heike.bauer@example.de"),
     Persona(
         "katrin",
         "Katrin Vogel",
@@ -2229,3 +2230,33 @@ def _check() -> None:
         if c.status == "new":
             assert all(t.who in ("customer", "bot") for t in c.turns), where
     assert used == set(keys), f"unused personas: {set(keys) - used}"
+
+
+#: Conversations about the demo shop's orders (helpdesk/demo/orders.py), played after the
+#: orders exist, so their tickets are linked to the orders they name.
+SHOP_CONVERSATIONS: tuple[Conversation, ...] = (
+    # The story: the boots went back two weeks ago, the reminder came anyway.
+    Conversation(
+        persona="heike",
+        channel="email",
+        subject="Zahlungserinnerung trotz Rücksendung",
+        started_days_ago=0.2,
+        status="new",
+        tags=("retoure", "mahnung"),
+        turns=(
+            Turn(
+                "customer",
+                "Guten Tag,\n\n"
+                "Ich habe die Schuhe schon vor zwei Wochen zurückgeschickt und heute kam eine "
+                "Zahlungserinnerung. Bestellnr. 100964\n\n"
+                "Die Stiefeletten „Ida“ waren mir zu klein, den Schal behalte ich und bezahle ihn "
+                "natürlich. Bitte stoppen Sie die Mahnung für die Schuhe.\n\n"
+                "Mit freundlichen Grüßen\n"
+                "Heike Bauer\n"
+                "Karl-Liebknecht-Str. 18\n"
+                "04107 Leipzig",
+                0,
+            ),
+        ),
+    ),
+)

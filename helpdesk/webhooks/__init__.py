@@ -27,4 +27,4 @@ def json_error(status: int, code: str, message: str):
     return jsonify(error={"code": code, "message": message}), status
 
 
-from helpdesk.webhooks import shopify  # noqa: E402,F401  (each adds its routes to bp)
+from helpdesk.webhooks import logistics, shopify  # noqa: E402,F401  (each adds its routes to bp)
