@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -30,9 +31,30 @@ SHOP_TIME_ZONE = ZoneInfo("Europe/Berlin")
 DATE_FORMATS = {"de": "dd.MM.yyyy", "en": "d MMM yyyy"}
 
 
+#: The longest text or list a template may build by repetition (`"x" * n`).
+MAX_REPEATED = 100_000
+
+
+class BoundedSandbox(SandboxedEnvironment):
+    """The sandbox also refuses sums that would eat the worker's memory or time:
+    `'x' * 10**9` or `9 ** 9 ** 9` in a canned response must fail, not hang the server."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise SecurityError("the exponent is too large for a template")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                repeats = isinstance(sequence, str | list | tuple) and isinstance(times, int)
+                if repeats and len(sequence) * times > MAX_REPEATED:
+                    raise SecurityError("the text would be too long for a template")
+        return super().call_binop(context, operator, left, right)
+
+
 @cache
 def _environment() -> SandboxedEnvironment:
-    environment = SandboxedEnvironment(
+    environment = BoundedSandbox(
         loader=FileSystemLoader(PROJECT_ROOT / "templates"),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
