@@ -157,3 +157,24 @@ def _outcome(
         return "failed"
     item.next_attempt_at = now + RETRY_DELAYS[item.attempts - 1]
     return "retrying"
+
+
+def add_endpoint(name: str, url: str, secret_env: str, events: list[str]) -> WebhookEndpoint:
+    """Subscribe `url` to `events` (patterns such as "dunning.*"), signed with the secret in
+    the environment variable `secret_env`. Raises `InvalidInput` with what to fix."""
+    from urllib.parse import urlsplit
+
+    from helpdesk.errors import InvalidInput
+
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        raise InvalidInput(f"{url!r} is not an http(s) URL")
+    if not secret_env.isidentifier() or not secret_env.isupper():
+        raise InvalidInput("--secret-env names an environment variable, e.g. PAYMENT_HOOK_SECRET")
+    events = [e.strip() for e in events if e.strip()]
+    if not events:
+        raise InvalidInput("subscribe to at least one event type, e.g. --event 'dunning.*'")
+    if db.session.scalar(select(WebhookEndpoint).where(WebhookEndpoint.name == name)):
+        raise InvalidInput(f"there is already an endpoint called {name!r}")
+    endpoint = WebhookEndpoint(name=name, url=url, secret_env=secret_env, events=events)
+    db.session.add(endpoint)
+    return endpoint
