@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import inspect, select
 
 from helpdesk.cli_classifier import classifier, classify
+from helpdesk.cli_shops import shops
 from helpdesk.cli_webhooks import webhooks
 from helpdesk.config import ConfigurationError
 from helpdesk.extensions import db
@@ -70,6 +71,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(classifier)
     app.cli.add_command(returns)
     app.cli.add_command(webhooks)
+    app.cli.add_command(shops)
 
 
 @click.group(help="Manage the people who sign in.")

@@ -36,3 +36,21 @@ def test_bad_endpoints_are_refused_with_what_to_fix(app):
         result = runner.invoke(args=["webhooks", "add", "p", *args])
         assert result.exit_code == 1 and message in result.output
     assert db.session.query(WebhookEndpoint).count() == 0
+
+
+def test_a_shop_switches_return_notifications_off_from_the_command_line(app):
+    from helpdesk.models import Message
+    from helpdesk.services.returns import transition
+
+    factories.shop("nordlicht", "Nordlicht Mode")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["shops", "set", "nordlicht", "--return-notifications", "off"])
+    assert result.exit_code == 0, result.output
+    assert "return notifications off" in runner.invoke(args=["shops", "list"]).output
+
+    order = factories.order(shop=factories.shop("nordlicht"))
+    transition(register_return(order, [ReturnLine(order.items[0], 1, "style")]), "in_transit")
+    db.session.commit()
+    assert db.session.query(Message).count() == 0
+    missing = runner.invoke(args=["shops", "set", "nope", "--name", "x"])
+    assert missing.exit_code == 1 and "helpdesk shops list" in missing.output
