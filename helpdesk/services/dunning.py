@@ -29,7 +29,9 @@ def sync_hold(
     now = now or utcnow()
     returns = open_returns(order)
     value = sum(r.value_cents for r in returns)
-    reason = "return " + ", ".join(r.number for r in returns) if returns else None
+    # Return numbers only: the reason is shown to agents in their language and sent to the
+    # payment provider, so it carries no words.
+    reason = ", ".join(r.number for r in returns) if returns else None
     for invoice in order.invoices:
         if invoice.status != "open" or invoice.amount_due_cents <= 0:
             if invoice.on_hold:
@@ -92,7 +94,7 @@ def release_by_agent(invoice: Invoice, user: User, *, now: datetime | None = Non
         raise InvalidInput(f"invoice {invoice.number} is not on hold")
     if invoice.hold_source == "return":
         raise InvalidInput(
-            f"reminders are paused while {invoice.hold_reason} is open; "
+            f"reminders are paused while return {invoice.hold_reason} is open; "
             "they resume when it is refunded, exchanged or rejected"
         )
     now = now or utcnow()

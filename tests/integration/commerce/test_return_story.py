@@ -203,7 +203,7 @@ def test_a_returned_item_is_announced_tracked_refunded_and_never_dunned(
     assert (hold["hold_cents"], hold["amount_due_cents"], hold["reason"]) == (
         11995,
         14990,
-        f"return {number}",
+        number,
     )
     assert (release["invoice"], release["amount_due_cents"], release["released_because"]) == (
         "RE-100964",

@@ -38,7 +38,7 @@ def test_a_return_moves_from_request_to_refund_pausing_reminders_and_telling_the
     db.session.commit()
     assert return_.status == "requested" and return_.value_cents == 8995
     assert invoice.on_hold and invoice.hold_cents == 8995 and invoice.hold_source == "return"
-    assert invoice.hold_reason == f"return {return_.number}"
+    assert invoice.hold_reason == return_.number
 
     transition(return_, "in_transit", carrier="DHL", tracking_number="00340434161094015902")
     transition(return_, "received")

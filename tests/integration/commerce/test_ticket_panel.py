@@ -69,7 +69,7 @@ def test_the_panel_shows_order_shipment_invoice_hold_and_return(app):
     assert 'href="https://www.dhl.de/track?piececode=00340434161094015902"' in raw
     assert "Delivered" in page
     assert "RE-100457" in page and "Reminder level 1" in page and "7 Dec 2026" in page
-    assert f"Reminders paused since 20 Nov 2026: return {return_.number}" in page
+    assert f"Reminders paused since 20 Nov 2026: {return_.number}" in page
     assert f"{return_.number} Received" in page and "Too small" in page
     assert "20 Nov 2026, 10:30 · Requested" in page  # the timeline, in Berlin time
     assert "23 Nov 2026, 15:05 · Received" in page
