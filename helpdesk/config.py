@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "INBOX_PAGE_SIZE": 50,
     "ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
     "WORKER_SCHEDULE": True,
+    # A stand-by worker checks this often whether the running one has gone.
+    "WORKER_LOCK_SECONDS": 15,
     # "model": the current trained version from classifiers/models; "none": do not classify.
     "CLASSIFIER": "model",
     # Hours between retrains with agents' corrections (only when there are new ones); 0: never.
@@ -55,6 +57,7 @@ _INTEGER = {
     "FOLLOW_UP_AFTER_DAYS",
     "ACKNOWLEDGEMENTS_PER_HOUR",
     "CLASSIFIER_RETRAIN_HOURS",
+    "WORKER_LOCK_SECONDS",
 }
 
 

@@ -25,6 +25,7 @@ from helpdesk.services.mail_intake import watch_mailbox
 from helpdesk.services.mailboxes import mailboxes
 from helpdesk.services.retraining import retrain_job
 from helpdesk.services.webhooks_out import deliver_webhooks_due
+from helpdesk.worker_lock import WorkerLock
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,23 @@ def build_scheduler(app: Flask, jobs: list[Job]) -> BlockingScheduler:
 
 
 def run_worker(app: Flask) -> None:
-    """Run the scheduled jobs until SIGTERM or Ctrl-C."""
+    """Run the scheduled jobs until SIGTERM or Ctrl-C, once this process holds the worker
+    lock; a second worker stands by until then."""
+    with app.app_context():
+        lock = WorkerLock(db.engine, interval=app.config["WORKER_LOCK_SECONDS"])
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        if not lock.acquire(stopping):
+            return
+        _run_jobs(app)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lock.release()
+
+
+def _run_jobs(app: Flask) -> None:
     watchers = MailWatchers(app)
     jobs = default_jobs(app, watchers)
     scheduler = build_scheduler(app, jobs)
