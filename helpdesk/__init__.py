@@ -80,6 +80,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(inbox.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(system.bp)
+    from helpdesk.web import metrics
+
+    app.register_blueprint(metrics.bp)
     from helpdesk import api, webhooks
 
     app.register_blueprint(api.bp)
