@@ -13,6 +13,7 @@ from flask_login import current_user
 from helpdesk.config import INSTANCE_PATH, PROJECT_ROOT, build_config
 from helpdesk.database import configure_engine
 from helpdesk.extensions import babel, csrf, db, login_manager, migrate
+from helpdesk.security import register_security_headers
 from helpdesk.web.labels import label
 
 MIGRATIONS_DIR = str(PROJECT_ROOT / "helpdesk" / "migrations")
@@ -34,6 +35,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_error_handlers(app)
+    register_security_headers(app)
     register_cli(app)
     return app
 
