@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from flask_login import current_user
 from helpdesk.config import INSTANCE_PATH, PROJECT_ROOT, build_config
 from helpdesk.database import configure_engine
 from helpdesk.extensions import babel, csrf, db, login_manager, migrate
+from helpdesk.logs import configure_logging, register_request_ids
 from helpdesk.security import register_security_headers
 from helpdesk.web.labels import label
 
@@ -28,9 +28,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(build_config(config))
     INSTANCE_PATH.mkdir(exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(app.config["LOG_FORMAT"])
+    register_request_ids(app)
 
     register_extensions(app)
     register_blueprints(app)

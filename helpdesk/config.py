@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "INBOX_PAGE_SIZE": 50,
     "ATTACHMENT_MAX_BYTES": 20 * 1024 * 1024,
     "WORKER_SCHEDULE": True,
+    # "text" for people, "json" (one object per line) for log collectors.
+    "LOG_FORMAT": "text",
     # A stand-by worker checks this often whether the running one has gone.
     "WORKER_LOCK_SECONDS": 15,
     # "model": the current trained version from classifiers/models; "none": do not classify.
