@@ -20,9 +20,9 @@ from helpdesk.config import ConfigurationError
 from helpdesk.extensions import db
 from helpdesk.models import ROLES, User
 from helpdesk.services.events import record_event
+from helpdesk.services.login_guard import password_problem
 
 DEMO_LOGINS = ("agent@example.com", "lead@example.com", "social@example.com", "admin@example.com")
-MIN_PASSWORD_LENGTH = 10
 
 
 def main() -> None:
@@ -92,10 +92,9 @@ def users_create(email: str, role: str, name: str | None, language: str, passwor
     email = email.strip().lower()
     if "@" not in email:
         raise click.BadParameter("needs an e-mail address", param_hint="EMAIL")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.BadParameter(
-            f"use at least {MIN_PASSWORD_LENGTH} characters", param_hint="--password"
-        )
+    problem = password_problem(password, email)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--password")
     if db.session.scalar(select(User).where(User.email == email)):
         raise click.ClickException(f"{email} exists already; choose another address")
     user = User(email=email, name=name or email.split("@")[0], role=role, language=language)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
@@ -29,6 +30,7 @@ from helpdesk.extensions import db
 from helpdesk.models import User
 from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
+from helpdesk.services.login_guard import lockout, record_failure
 
 bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable)
@@ -78,10 +80,19 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(
-            select(User).where(func.lower(User.email) == form.email.data.strip().lower())
-        )
+        email = form.email.data.strip().lower()
+        paused = lockout(email, request.remote_addr)
+        if paused is not None:
+            minutes = max(1, math.ceil((paused.until - utcnow()).total_seconds() / 60))
+            flash(_l("Too many failed sign-ins. Please try again in %(minutes)d minutes.",
+                     minutes=minutes), "error")  # fmt: skip
+            db.session.commit()
+            response = render_template("login.html", form=form), 429
+            return (*response, {"Retry-After": str(minutes * 60)})
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if user is None or not user.check_password(form.password.data) or not user.active:
+            record_failure(email, request.remote_addr)
+            db.session.commit()
             flash(_l("E-mail or password is wrong."), "error")
             return render_template("login.html", form=form), 401
         login_user(user, remember=form.remember.data)

@@ -44,7 +44,7 @@ def test_users_create_explains_what_is_wrong(app):
     runner = app.test_cli_runner()
     args = ["users", "create", "a@shop.example", "--password"]
     short = runner.invoke(args=[*args, "short"])
-    assert short.exit_code == 2 and "at least 10 characters" in short.output
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
     runner.invoke(args=[*args, "long enough pw"])
     again = runner.invoke(args=[*args, "long enough pw"])
     assert again.exit_code == 1 and "exists already" in again.output
