@@ -14,6 +14,7 @@ from flask.cli import FlaskGroup, routes_command, shell_command, with_appcontext
 from sqlalchemy import inspect, select
 
 from helpdesk.cli_classifier import classifier, classify
+from helpdesk.cli_customers import customers
 from helpdesk.cli_shops import shops
 from helpdesk.cli_webhooks import webhooks
 from helpdesk.config import ConfigurationError
@@ -71,6 +72,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(classifier)
     app.cli.add_command(returns)
     app.cli.add_command(webhooks)
+    app.cli.add_command(customers)
     app.cli.add_command(shops)
 
 
