@@ -91,6 +91,9 @@ def register_blueprints(app: Flask) -> None:
     from helpdesk.web import ticket_commerce
 
     app.register_blueprint(ticket_commerce.bp)
+    from helpdesk.web import live
+
+    app.register_blueprint(live.bp)
 
 
 def register_error_handlers(app: Flask) -> None:

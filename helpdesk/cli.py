@@ -207,33 +207,48 @@ def worker() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn web workers")
+@click.option(
+    "--threads",
+    default=32,
+    show_default=True,
+    type=int,
+    help="threads per web worker; each open live stream (a browser tab) holds one",
+)
 @with_appcontext
-def run(host: str, port: int, workers: int) -> None:
+def run(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web UI (gunicorn) and run the worker beside it, on this machine."""
     require_schema()
     demo = db.session.scalars(select(User.email).where(User.email.in_(DEMO_LOGINS))).all()
     db.session.remove()
     processes = [
         subprocess.Popen([sys.executable, "-m", "helpdesk", "worker"]),
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(workers),
-                "--bind",
-                f"{host}:{port}",
-                "--access-logfile",
-                "-",
-                "helpdesk:create_app()",
-            ]
-        ),
+        subprocess.Popen(gunicorn_command(host, port, workers=workers, threads=threads)),
     ]
     click.echo(f"\nhelpdesk is starting on http://{host}:{port}/  (Ctrl-C stops it)")
     if demo:
         click.echo(f"demo logins (password 'demo'): {', '.join(sorted(demo))}\n")
     _supervise(processes)
+
+
+def gunicorn_command(host: str, port: int, *, workers: int, threads: int) -> list[str]:
+    """gunicorn with threaded workers: a live stream (/live/stream) stays open for up to
+    a minute, which would block a sync worker and get it killed by gunicorn's timeout."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--worker-class",
+        "gthread",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--bind",
+        f"{host}:{port}",
+        "--access-logfile",
+        "-",
+        "helpdesk:create_app()",
+    ]
 
 
 def _supervise(processes: list[subprocess.Popen]) -> None:

@@ -19,6 +19,7 @@ from helpdesk.models.commerce import (
 from helpdesk.models.customers import Customer, CustomerIdentity
 from helpdesk.models.integrations import ApiToken, InboundDelivery, WebhookEndpoint
 from helpdesk.models.outbox import OUTBOX_STATUSES, OutboxItem
+from helpdesk.models.presence import PRESENCE_STATES, Presence
 from helpdesk.models.responses import CannedResponse
 from helpdesk.models.tickets import (
     AUTHOR_KINDS,
@@ -66,6 +67,8 @@ __all__ = [
     "IntentTag",
     "Message",
     "OutboxItem",
+    "PRESENCE_STATES",
+    "Presence",
     "QuarantinedInput",
     "RawSource",
     "Team",
