@@ -88,8 +88,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
-    from helpdesk.web import ticket_commerce
+    from helpdesk.web import ticket, ticket_commerce
 
+    app.register_blueprint(ticket.bp)
     app.register_blueprint(ticket_commerce.bp)
     from helpdesk.web import live
 

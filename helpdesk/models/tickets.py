@@ -36,6 +36,7 @@ PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "note")
 AUTHOR_KINDS: tuple[str, ...] = ("customer", "agent", "bot", "system")
 INTENT_SOURCES: tuple[str, ...] = ("model", "agent", "rule")
+NOTIFICATION_KINDS: tuple[str, ...] = ("mention",)
 
 
 class Ticket(db.Model):
@@ -72,10 +73,15 @@ class Ticket(db.Model):
         ForeignKey("orders.id", ondelete="SET NULL"), index=True
     )
     order_link: Mapped[str | None] = mapped_column(String(10))
+    # A ticket merged into another stays, closed, as a pointer to where its messages went.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
 
     customer: Mapped[Customer] = relationship()
     follow_up_of: Mapped[Ticket | None] = relationship(
         remote_side="Ticket.id", foreign_keys=[follow_up_of_id]
+    )
+    merged_into: Mapped[Ticket | None] = relationship(
+        remote_side="Ticket.id", foreign_keys=[merged_into_id]
     )
     assignee: Mapped[User | None] = relationship()
     team: Mapped[Team | None] = relationship()
@@ -222,4 +228,31 @@ class IntentTag(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="intent_tags")
+    message: Mapped[Message | None] = relationship()
+
+
+class Notification(db.Model):
+    """Something on a ticket a user should look at: for now, a colleague @mentioned them
+    in an internal note. Read when the user opens the ticket or marks it read."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(one_of("kind", NOTIFICATION_KINDS), name="kind"),
+        # The header's unread count for every page view: one user's unread rows.
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="mention")
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    # Who mentioned them.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    ticket: Mapped[Ticket] = relationship()
     message: Mapped[Message | None] = relationship()

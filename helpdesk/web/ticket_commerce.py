@@ -212,7 +212,7 @@ def _panel_builder() -> dict:
 
 
 def _back(number: int):
-    return redirect(url_for("inbox.ticket", number=number))
+    return redirect(url_for("ticket.show", number=number))
 
 
 def _refused(error: InvalidInput) -> None:
