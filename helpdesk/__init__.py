@@ -92,6 +92,10 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(ticket.bp)
     app.register_blueprint(ticket_commerce.bp)
+    from helpdesk.web import admin_responses, search
+
+    app.register_blueprint(search.bp)
+    app.register_blueprint(admin_responses.bp)
     from helpdesk.web import live
 
     app.register_blueprint(live.bp)

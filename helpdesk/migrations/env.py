@@ -94,6 +94,9 @@ def run_migrations_online():
             # keys on, that drop would cascade into every table referring to it. The
             # pragma only works outside a transaction, so it goes straight to the driver.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        from helpdesk.services.search import include_name  # the search index is no model
+
+        conf_args.setdefault("include_name", include_name)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         try:

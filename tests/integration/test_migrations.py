@@ -17,12 +17,15 @@ from sqlalchemy.exc import DatabaseError
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
 from helpdesk.models import Event
+from helpdesk.services.search import include_name
 from tests.factories import inbound
 
 
 def test_migrations_and_models_agree(app):
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": include_name}
+        )
         differences = compare_metadata(context, db.metadata)
     assert differences == []
 
