@@ -80,4 +80,3 @@ def _page_args(query: str, filters: Filters, page: int) -> dict:
         "page": page,
     }
     return {key: value for key, value in args.items() if value not in (None, "")}
-
