@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,6 +38,15 @@ DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "note")
 AUTHOR_KINDS: tuple[str, ...] = ("customer", "agent", "bot", "system")
 INTENT_SOURCES: tuple[str, ...] = ("model", "agent", "rule")
 NOTIFICATION_KINDS: tuple[str, ...] = ("mention",)
+#: Statuses of the tickets that are done; the inbox's "solved" view shows both.
+SOLVED_STATUSES: tuple[str, ...] = ("solved", "closed")
+
+
+def _partial_index(name: str, statuses: tuple[str, ...], *columns: str) -> Index:
+    """An index over the tickets in `statuses` only. Queries must repeat the condition
+    as literal SQL (not bound parameters) for SQLite and PostgreSQL to use it."""
+    where = text(one_of("status", statuses))
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
 
 
 class Ticket(db.Model):
@@ -47,6 +57,35 @@ class Ticket(db.Model):
         CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         Index("ix_tickets_status_last_activity", "status", "last_activity_at"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        # The inbox pages by keyset (helpdesk/services/inbox.py): per sort, one index over
+        # the unsolved tickets and one over the solved, so no page sorts a million rows.
+        *(
+            _partial_index(f"ix_tickets_{group}_{sort}", statuses, *columns)
+            for group, statuses in (("unsolved", UNSOLVED_STATUSES), ("solved", SOLVED_STATUSES))
+            for sort, columns in (
+                ("activity", ("last_activity_at", "id")),
+                ("sla", ("sla_due_at", "id")),
+                ("priority", ("priority", "last_activity_at", "id")),
+            )
+        ),
+        # A colleague's (or my own) solved tickets, latest first.
+        _partial_index(
+            "ix_tickets_solved_assignee",
+            SOLVED_STATUSES,
+            *("assignee_id", "last_activity_at", "id"),
+        ),
+        # The view counts read only this index (one grouped scan over the unsolved tickets).
+        _partial_index(
+            "ix_tickets_unsolved_counts",
+            UNSOLVED_STATUSES,
+            *("status", "channel", "assignee_id", "sla_due_at"),
+        ),
+        Index(
+            "ix_tickets_escalated_to_id",
+            "escalated_to_id",
+            postgresql_where=text("escalated_to_id IS NOT NULL"),
+            sqlite_where=text("escalated_to_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,11 +159,13 @@ def current_intents(tags: Iterable[IntentTag]) -> set[str]:
 
 class TicketTag(db.Model):
     __tablename__ = "ticket_tags"
+    # A tag's tickets from the index alone: the inbox's tag filter and escalated view.
+    __table_args__ = (Index("ix_ticket_tags_name_ticket_id", "name", "ticket_id"),)
 
     ticket_id: Mapped[int] = mapped_column(
         ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
     )
-    name: Mapped[str] = mapped_column(String(60), primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
 
 
 class RawSource(db.Model):
@@ -214,10 +255,13 @@ class IntentTag(db.Model):
             "confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"
         ),
         Index("ix_intent_tags_intent", "intent"),
+        # A ticket's intents and which tag is the latest, from the index alone (the inbox
+        # counts them over the whole backlog on every page).
+        Index("ix_intent_tags_ticket_intent", "ticket_id", "intent", "id", "rejected"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     intent: Mapped[str] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)

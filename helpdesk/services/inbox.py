@@ -1,124 +1,477 @@
-"""Reading the ticket store for the agents' inbox."""
+"""Reading the ticket store for the agents' inbox: views, filters, sorts, keyset pages, counts.
+
+A list is (what the user may see) AND (the view) AND (the filters), in one of three
+sorts, paged by keyset: the cursor holds the sort key and id of the last ticket shown,
+so page 500 costs what page 1 costs. A sort is a list of phases (SLA: tickets with a
+due time, then those without; priority: urgent, high, normal, low), each one range scan
+on a partial index over the unsolved or the solved tickets (see the indexes of
+`Ticket`). The status conditions are literal SQL because neither SQLite nor PostgreSQL
+uses a partial index for a condition with bound parameters.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import selectinload
+from flask_babel import gettext as _
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    any_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+    tuple_,
+    union,
+)
+from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload, selectinload
 
-from channel_adapters.base import CHANNEL_FAMILIES
+from channel_adapters.base import CHANNEL_FAMILIES, CHANNELS
+from classifiers.base import INTENTS
 from helpdesk.errors import InvalidInput, NotFound, PermissionDenied
 from helpdesk.extensions import db
-from helpdesk.models import UNSOLVED_STATUSES, IntentTag, Ticket, User
+from helpdesk.models import PRIORITIES, TICKET_STATUSES, IntentTag, Ticket, TicketTag, User
+from helpdesk.models.tickets import SOLVED_STATUSES, UNSOLVED_STATUSES
+from helpdesk.models.types import utcnow
 
-#: The views of the plain inbox: name -> statuses shown.
-VIEWS: dict[str, tuple[str, ...]] = {
-    "open": UNSOLVED_STATUSES,
-    "new": ("new",),
-    "pending": ("pending",),
-    "on_hold": ("on_hold",),
-    "solved": ("solved", "closed"),
-}
 SOCIAL_CHANNELS = tuple(c for c, family in CHANNEL_FAMILIES.items() if family == "social")
+
+#: The views, in the order the sidebar shows them.
+VIEWS: tuple[str, ...] = (
+    "unassigned",
+    "mine",
+    "open",
+    "new",
+    "pending",
+    "on_hold",
+    "due_soon",
+    "escalated",
+    "solved",
+)
+SORTS: tuple[str, ...] = ("activity", "sla", "priority")
+#: "SLA due soon": due within this time, or overdue.
+DUE_SOON = timedelta(hours=2)
+#: A ticket tagged so counts as escalated from social, like one a social ticket points at.
+ESCALATED_TAG = "escalated"
+#: Solved tickets pile up for years; their count stops here ("10,000+").
+SOLVED_COUNT_CAP = 10_000
+
+
+_ID = re.compile(r"[0-9]{1,9}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?")
+
+
+class InvalidQuery(InvalidInput):
+    """A broken inbox address: unknown view, sort or filter value, or a changed cursor."""
+
+    status_code = 400
+
+
+# --- what a list shows ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """The filters of the inbox, all optional and combined with AND; kept in the URL.
+
+    `assignee` is "me", "none" or a user id; `team` is "none" or a team id.
+    """
+
+    channel: str | None = None
+    intent: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    team: str | None = None
+    language: str | None = None
+    tag: str | None = None
+
+    @classmethod
+    def parse(cls, args: Mapping[str, str]) -> Filters:
+        """The filters from request arguments; empty values mean "any"."""
+        values = {f.name: (args.get(f.name) or "").strip() or None for f in fields(cls)}
+        if values["tag"]:
+            values["tag"] = _tag_name(values["tag"])
+        found = cls(**values)
+        found._check()
+        return found
+
+    def _check(self) -> None:
+        _one_of("channel", self.channel, CHANNELS)
+        _one_of("intent", self.intent, INTENTS)
+        _one_of("status", self.status, TICKET_STATUSES)
+        if self.assignee not in (None, "me", "none") and not _ID.fullmatch(self.assignee):
+            raise InvalidQuery(_("The assignee filter takes me, none or a user's number."))
+        if self.team not in (None, "none") and not _ID.fullmatch(self.team):
+            raise InvalidQuery(_("The team filter takes none or a team's number."))
+        if self.language is not None and not _LANGUAGE.fullmatch(self.language):
+            raise InvalidQuery(_("The language filter takes a language code such as de or en."))
+
+    def as_args(self) -> dict[str, str]:
+        """The filters that are set, for building URLs."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+    def conditions(self, user: User) -> list[ColumnElement[bool]]:
+        found: list[ColumnElement[bool]] = []
+        if self.channel:
+            found.append(Ticket.channel == self.channel)
+        if self.intent:
+            found.append(carrying(self.intent))
+        if self.status:
+            found.append(Ticket.status == self.status)
+        if self.assignee == "none":
+            found.append(Ticket.assignee_id.is_(None))
+        elif self.assignee:
+            assignee = user.id if self.assignee == "me" else int(self.assignee)
+            found.append(Ticket.assignee_id == assignee)
+        if self.team == "none":
+            found.append(Ticket.team_id.is_(None))
+        elif self.team:
+            found.append(Ticket.team_id == int(self.team))
+        if self.language:
+            found.append(Ticket.language == self.language)
+        if self.tag:
+            found.append(tagged(self.tag))
+        return found
+
+
+def _tag_name(raw: str) -> str:
+    """A tag as the ticket page writes it ("Eilig Retoure" -> "eilig-retoure")."""
+    from helpdesk.services.ticket_actions import normalise_tag  # it imports this module
+
+    try:
+        return normalise_tag(raw)
+    except InvalidInput as error:
+        raise InvalidQuery(str(error)) from None
+
+
+def _one_of(name: str, value: str | None, allowed: Sequence[str]) -> None:
+    if value is not None and value not in allowed:
+        message = _("Unknown %(name)s “%(value)s”; use one of: %(allowed)s.",
+                    name=name, value=value, allowed=", ".join(allowed))  # fmt: skip
+        raise InvalidQuery(message)
+
+
+def default_sort(view: str) -> str:
+    return "sla" if view == "due_soon" else "activity"
+
+
+# --- queries ----------------------------------------------------------------------------
+
+
+def visibility(user: User) -> list[ColumnElement[bool]]:
+    """What limits the tickets `user` may see: social media managers see social ones only."""
+    return [Ticket.channel.in_(SOCIAL_CHANNELS)] if user.role == "social" else []
+
+
+def visible_tickets(user: User) -> Select:
+    """Tickets `user` may see."""
+    return select(Ticket).where(*visibility(user))
+
+
+def may_see(user: User, ticket: Ticket) -> bool:
+    return user.role != "social" or ticket.channel in SOCIAL_CHANNELS
+
+
+def in_statuses(statuses: Sequence[str]) -> ColumnElement[bool]:
+    """`status IN (...)` with the values written into the SQL, as the partial indexes say."""
+    return Ticket.status.in_([literal_column(f"'{status}'") for status in statuses])
+
+
+def carrying(intent: str) -> ColumnElement[bool]:
+    """The ticket carries `intent`: its latest tag for that intent is not a rejection."""
+    later = aliased(IntentTag)
+    return (
+        exists()
+        .where(
+            IntentTag.ticket_id == Ticket.id,
+            IntentTag.intent == intent,
+            IntentTag.rejected.is_(False),
+            ~exists().where(
+                later.ticket_id == IntentTag.ticket_id,
+                later.intent == IntentTag.intent,
+                later.id > IntentTag.id,
+            ),
+        )
+        .correlate(Ticket)
+    )
+
+
+def tagged(tag: str) -> ColumnElement[bool]:
+    return exists().where(TicketTag.ticket_id == Ticket.id, TicketTag.name == tag).correlate(Ticket)
+
+
+def escalated() -> ColumnElement[bool]:
+    """Handed over from social: another ticket's escalation points here, or it is tagged so."""
+    source = aliased(Ticket)
+    return Ticket.id.in_(
+        union(
+            select(source.escalated_to_id).where(source.escalated_to_id.is_not(None)),
+            select(TicketTag.ticket_id).where(TicketTag.name == ESCALATED_TAG),
+        )
+    )
+
+
+def view_conditions(view: str, user: User, now: datetime) -> list[ColumnElement[bool]]:
+    """What `view` selects; the first condition is always one of the partial indexes'."""
+    _one_of("view", view, VIEWS)
+    if view == "solved":
+        return [in_statuses(SOLVED_STATUSES)]
+    found = [in_statuses(UNSOLVED_STATUSES)]
+    if view in ("new", "pending", "on_hold"):
+        found.append(Ticket.status == view)
+    elif view == "unassigned":
+        found.append(Ticket.assignee_id.is_(None))
+    elif view == "mine":
+        found.append(Ticket.assignee_id == user.id)
+    elif view == "due_soon":
+        found.append(Ticket.sla_due_at <= now + DUE_SOON)
+    elif view == "escalated":
+        found.append(escalated())
+    return found
+
+
+# --- sorting and keyset paging ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One stretch of a sort: the rows matching `condition`, in `order`; `keys` (a suffix
+    of the order, all in one direction) is what the cursor keeps."""
+
+    condition: ColumnElement[bool]
+    order: tuple[InstrumentedAttribute, ...]
+    keys: tuple[InstrumentedAttribute, ...]
+    descending: bool
+
+    def ordering(self) -> list[Any]:
+        return [c.desc() if self.descending else c.asc() for c in self.order]
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows after the one whose keys are `values`, as one row-value comparison that
+        both databases turn into an index range."""
+        params = [bindparam(None, v, type_=k.type) for k, v in zip(self.keys, values, strict=True)]
+        if len(self.keys) == 1:
+            key, param = self.keys[0], params[0]
+            return key < param if self.descending else key > param
+        left, right = tuple_(*self.keys), tuple_(*params)
+        return left < right if self.descending else left > right
+
+
+_ACTIVITY = (Ticket.last_activity_at, Ticket.id)
+SORT_PHASES: dict[str, tuple[Phase, ...]] = {
+    "activity": (Phase(true(), _ACTIVITY, _ACTIVITY, descending=True),),
+    # Due soonest (or most overdue) first; tickets without a due time after all others.
+    "sla": (
+        Phase(
+            Ticket.sla_due_at.is_not(None),
+            (Ticket.sla_due_at, Ticket.id),
+            (Ticket.sla_due_at, Ticket.id),
+            descending=False,
+        ),
+        Phase(
+            Ticket.sla_due_at.is_(None),
+            (Ticket.sla_due_at, Ticket.id),
+            (Ticket.id,),
+            descending=False,
+        ),
+    ),
+    # Urgent first, then high, normal, low; within a priority the latest activity first.
+    "priority": tuple(
+        Phase(Ticket.priority == priority, (Ticket.priority, *_ACTIVITY), _ACTIVITY, True)
+        for priority in reversed(PRIORITIES)
+    ),
+}
+
+
+#: What a row of the list shows: customer and assignee joined in, the tags in one query
+#: each for the whole page.
+_ROW_OPTIONS = (
+    joinedload(Ticket.customer),
+    joinedload(Ticket.assignee),
+    selectinload(Ticket.intent_tags),
+    selectinload(Ticket.tags),
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     tickets: list[Ticket]
     next_cursor: str | None
-
-
-def visible_tickets(user: User) -> Select:
-    """Tickets `user` may see: social media managers see the social channels only."""
-    query = select(Ticket)
-    if user.role == "social":
-        query = query.where(Ticket.channel.in_(SOCIAL_CHANNELS))
-    return query
+    sort: str = "activity"
+    filters: Filters = field(default_factory=Filters)
 
 
 def list_tickets(
     user: User,
     *,
     view: str = "open",
-    channel: str | None = None,
-    intent: str | None = None,
+    filters: Filters | None = None,
+    sort: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    now: datetime | None = None,
 ) -> Page:
-    """One page of a view, newest activity first, paged by keyset (stays fast when deep)."""
-    if view not in VIEWS:
-        raise InvalidInput(f"unknown view {view!r}")
-    query = visible_tickets(user).where(Ticket.status.in_(VIEWS[view]))
-    if channel:
-        query = query.where(Ticket.channel == channel)
-    if intent:
-        query = query.where(Ticket.id.in_(_carrying(intent)))
-    if cursor:
-        last_activity, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                Ticket.last_activity_at < last_activity,
-                and_(Ticket.last_activity_at == last_activity, Ticket.id < last_id),
-            )
-        )
-    rows = db.session.scalars(
-        query.options(
-            selectinload(Ticket.customer),
-            selectinload(Ticket.intent_tags),
-            selectinload(Ticket.assignee),
-        )
-        .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
-        .limit(limit + 1)
-    ).all()
-    tickets = list(rows[:limit])
-    next_cursor = _encode_cursor(tickets[-1]) if len(rows) > limit else None
-    return Page(tickets, next_cursor)
+    """One page of `view` with `filters` in `sort` order, after `cursor` when given."""
+    filters = filters or Filters()
+    sort = sort or default_sort(view)
+    _one_of("sort", sort, SORTS)
+    base = visible_tickets(user).where(
+        *view_conditions(view, user, now or utcnow()), *filters.conditions(user)
+    )
+    phases = SORT_PHASES[sort]
+    first, after = decode_cursor(cursor, sort) if cursor else (0, None)
+    found: list[tuple[Ticket, int]] = []
+    for number in range(first, len(phases)):
+        phase = phases[number]
+        query = base.where(phase.condition)
+        if after is not None and number == first:
+            query = query.where(phase.after(after))
+        rows = db.session.scalars(
+            query.order_by(*phase.ordering()).limit(limit + 1 - len(found)).options(*_ROW_OPTIONS)
+        ).all()
+        found += [(ticket, number) for ticket in rows]
+        if len(found) > limit:
+            break
+    shown = found[:limit]
+    next_cursor = encode_cursor(sort, *shown[-1]) if len(found) > limit else None
+    return Page([ticket for ticket, _ in shown], next_cursor, sort, filters)
 
 
-def _carrying(intent: str) -> Select:
-    """Tickets whose latest tag for `intent` is not a rejection."""
-    latest = (
-        select(IntentTag.ticket_id, func.max(IntentTag.id).label("id"))
-        .where(IntentTag.intent == intent)
-        .group_by(IntentTag.ticket_id)
+def encode_cursor(sort: str, ticket: Ticket, phase: int) -> str:
+    keys = SORT_PHASES[sort][phase].keys
+    values = [_plain(getattr(ticket, key.key)) for key in keys]
+    raw = json.dumps({"s": sort, "p": phase, "k": values}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[int, list[Any]]:
+    """The phase and key values a cursor of `sort` holds; InvalidQuery if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        phase = data["p"]
+        if data["s"] != sort or type(phase) is not int or not 0 <= phase < len(SORT_PHASES[sort]):
+            raise ValueError("a cursor of another sort")
+        keys = SORT_PHASES[sort][phase].keys
+        if len(data["k"]) != len(keys):
+            raise ValueError("a cursor of another phase")
+        return phase, [_typed(key, value) for key, value in zip(keys, data["k"], strict=True)]
+    except (ValueError, TypeError, KeyError, IndexError, binascii.Error, UnicodeDecodeError):
+        raise InvalidQuery(
+            _("This page link is broken or was changed; start again from the first page.")
+        ) from None
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _typed(key: InstrumentedAttribute, value: Any) -> Any:
+    """A key value back from JSON: the id is an int, every other key a time with a zone."""
+    if key.key == "id":
+        if type(value) is not int:
+            raise ValueError("not an id")
+        return value
+    stamp = datetime.fromisoformat(value)
+    if stamp.tzinfo is None:
+        raise ValueError("naive time in cursor")
+    return stamp
+
+
+# --- counts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """How many tickets each view, channel and intent (of the unsolved) holds for a user.
+    A view in `capped` holds at least its count."""
+
+    views: dict[str, int]
+    channels: dict[str, int]
+    intents: dict[str, int]
+    capped: frozenset[str] = frozenset()
+
+
+def count_views(user: User, now: datetime | None = None) -> Counts:
+    """Counts without filters, in four queries whatever the number of views: one grouped
+    over the unsolved tickets' columns, one over their intents, one for escalations, and
+    one for the solved tickets that stops at SOLVED_COUNT_CAP."""
+    soon = (now or utcnow()) + DUE_SOON
+    unsolved = [*visibility(user), in_statuses(UNSOLVED_STATUSES)]
+    columns = (
+        Ticket.status,
+        Ticket.channel,
+        Ticket.assignee_id.is_(None),
+        func.coalesce(Ticket.assignee_id == user.id, False),
+        func.coalesce(Ticket.sla_due_at <= soon, False),
+    )
+    views = dict.fromkeys(VIEWS, 0)
+    channels = dict.fromkeys(CHANNELS, 0)
+    grouped = select(*columns, func.count()).where(*unsolved).group_by(*columns)
+    for status, channel, unassigned, mine, due, count in db.session.execute(grouped):
+        views["open"] += count
+        if status in ("new", "pending", "on_hold"):
+            views[status] += count
+        channels[channel] += count
+        views["unassigned"] += count if unassigned else 0
+        views["mine"] += count if mine else 0
+        views["due_soon"] += count if due else 0
+    views["escalated"] = db.session.scalar(
+        select(func.count()).select_from(Ticket).where(*unsolved, escalated())
+    )
+    solved = (
+        select(Ticket.id)
+        .where(*visibility(user), in_statuses(SOLVED_STATUSES))
+        .limit(SOLVED_COUNT_CAP + 1)
+    )
+    views["solved"] = db.session.scalar(select(func.count()).select_from(solved.subquery()))
+    capped = frozenset({"solved"} if views["solved"] > SOLVED_COUNT_CAP else ())
+    views["solved"] = min(views["solved"], SOLVED_COUNT_CAP)
+    return Counts(views, channels, _count_intents(unsolved), capped)
+
+
+def _count_intents(unsolved: list[ColumnElement[bool]]) -> dict[str, int]:
+    """Per intent, the unsolved tickets that carry it: per (ticket, intent) the latest tag
+    must not be a rejection. Read from the covering index of intent_tags, driven by the
+    unsolved tickets' ids (on PostgreSQL as one array, which keeps the planner from
+    scanning the whole table)."""
+    ids = select(Ticket.id).where(*unsolved)
+    if db.session.get_bind().dialect.name == "postgresql":
+        wanted = IntentTag.ticket_id == any_(func.array(ids.scalar_subquery()))
+    else:
+        wanted = IntentTag.ticket_id.in_(ids)
+    latest_kept = func.max(case((IntentTag.rejected.is_(False), IntentTag.id)))
+    carried = (
+        select(IntentTag.intent)
+        .where(wanted)
+        .group_by(IntentTag.ticket_id, IntentTag.intent)
+        .having(func.max(IntentTag.id) == latest_kept)
         .subquery()
     )
-    return (
-        select(IntentTag.ticket_id)
-        .join(latest, latest.c.id == IntentTag.id)
-        .where(IntentTag.rejected.is_(False))
-    )
+    query = select(carried.c.intent, func.count()).group_by(carried.c.intent)
+    counts = dict.fromkeys(INTENTS, 0)
+    counts.update({intent: count for intent, count in db.session.execute(query)})
+    return counts
 
 
-def count_views(user: User) -> dict[str, int]:
-    counts = dict(
-        db.session.execute(
-            visible_tickets(user)
-            .with_only_columns(Ticket.status, func.count())
-            .group_by(Ticket.status)
-        ).all()
-    )
-    return {view: sum(counts.get(s, 0) for s in statuses) for view, statuses in VIEWS.items()}
+# --- one ticket -------------------------------------------------------------------------
 
 
 def get_ticket(user: User, number: int) -> Ticket:
     ticket = db.session.get(Ticket, number)
     if ticket is None:
-        raise NotFound(f"ticket {number} does not exist")
-    if user.role == "social" and ticket.channel not in SOCIAL_CHANNELS:
-        raise PermissionDenied("social media managers see social tickets only")
+        raise NotFound(_("Ticket %(number)s does not exist.", number=number))
+    if not may_see(user, ticket):
+        raise PermissionDenied(_("Social media managers see social tickets only."))
     return ticket
-
-
-def _encode_cursor(ticket: Ticket) -> str:
-    return f"{ticket.last_activity_at.isoformat()}_{ticket.id}"
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        stamp, _, ticket_id = cursor.rpartition("_")
-        return datetime.fromisoformat(stamp), int(ticket_id)
-    except ValueError:
-        raise InvalidInput("this page link is broken; start again from the first page") from None

@@ -1,41 +1,178 @@
-"""The plain shared inbox: ticket lists by view. The ticket page: helpdesk/web/ticket.py."""
+"""The shared inbox: views with counts, filters and sorts kept in the URL, keyset pages,
+bulk actions. The ticket page lives in helpdesk/web/ticket.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from collections.abc import Callable
+from datetime import datetime
+
+from babel.dates import format_datetime
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale, get_timezone, ngettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from channel_adapters.base import CHANNELS
 from classifiers.base import INTENTS
-from helpdesk.services.inbox import VIEWS, count_views, list_tickets
+from helpdesk.errors import InvalidInput
+from helpdesk.extensions import db
+from helpdesk.models import TICKET_STATUSES, Team, User
+from helpdesk.models.types import utcnow
+from helpdesk.services.inbox import (
+    SOCIAL_CHANNELS,
+    SORTS,
+    VIEWS,
+    Filters,
+    count_views,
+    default_sort,
+    list_tickets,
+)
+from helpdesk.services.inbox_bulk import BULK_STATUSES, BulkChange, bulk_update
 from helpdesk.web.auth import roles_required
+from helpdesk.web.labels import LABELS
 
 bp = Blueprint("inbox", __name__)
 ALL_ROLES = ("agent", "lead", "social", "admin")
+
+VIEW_LABELS = {
+    "unassigned": _l("Unassigned"),
+    "mine": _l("Mine"),
+    "open": _l("All open"),
+    "new": _l("New"),
+    "pending": _l("Pending"),
+    "on_hold": _l("On hold"),
+    "due_soon": _l("SLA due soon"),
+    "escalated": _l("Escalated from social"),
+    "solved": _l("Solved"),
+}
+SORT_LABELS = {
+    "activity": _l("Last activity"),
+    "sla": _l("SLA due time"),
+    "priority": _l("Priority"),
+}
 
 
 @bp.get("/inbox")
 @roles_required(*ALL_ROLES)
 def index():
-    view = request.args.get("view", "open")
-    channel = request.args.get("channel") or None
-    intent = request.args.get("intent") or None
+    view = request.args.get("view") or "open"
+    filters = Filters.parse(request.args)
     page = list_tickets(
         current_user,
         view=view,
-        channel=channel,
-        intent=intent,
-        cursor=request.args.get("cursor"),
+        filters=filters,
+        sort=request.args.get("sort") or None,
+        cursor=request.args.get("cursor") or None,
         limit=current_app.config["INBOX_PAGE_SIZE"],
     )
     return render_template(
         "inbox.html",
         page=page,
         view=view,
-        channel=channel,
-        intent=intent,
-        views=VIEWS,
+        filters=filters,
+        inbox_url=_url_builder(view, page.sort, filters),
         counts=count_views(current_user),
-        channels=CHANNELS,
+        views=VIEWS,
+        view_labels=VIEW_LABELS,
+        sorts=SORTS,
+        sort_labels=SORT_LABELS,
+        channels=SOCIAL_CHANNELS if current_user.role == "social" else CHANNELS,
         intents=INTENTS,
+        statuses=TICKET_STATUSES,
+        bulk_statuses=BULK_STATUSES,
+        colleagues=db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.name)
+        ).all(),
+        teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
+        languages=current_app.config["LANGUAGES"],
+        now=utcnow(),
+        **_row_helpers(),
     )
+
+
+def _row_helpers() -> dict[str, object]:
+    """Labels and a time formatter resolved once per request, for the rows of the list."""
+    locale, zone = get_locale(), get_timezone()
+
+    def short_time(value: datetime) -> str:
+        return format_datetime(value, "short", tzinfo=zone, locale=locale)
+
+    return {
+        "labels": {
+            kind: {value: str(text) for value, text in LABELS[kind].items()}
+            for kind in ("channel", "status", "priority", "intent")
+        },
+        "short_time": short_time,
+        "select_label": _("Select"),
+        "no_subject": _("(no subject)"),
+    }
+
+
+def _url_builder(view: str, sort: str, filters: Filters) -> Callable[..., str]:
+    """`inbox_url(**changes)`: this inbox's address with some arguments changed (None
+    drops one); the cursor is only kept when given."""
+
+    def inbox_url(**changes: str | None) -> str:
+        args: dict[str, str | None] = {
+            "view": view,
+            "sort": None if sort == default_sort(view) else sort,
+            **filters.as_args(),
+            **changes,
+        }
+        return url_for("inbox.index", **{k: v for k, v in args.items() if v})
+
+    return inbox_url
+
+
+@bp.post("/inbox/bulk")
+@roles_required(*ALL_ROLES)
+def bulk():
+    """Change the selected tickets; a refusal (403, 404) changes none of them, a mistake
+    in the form is shown on the inbox it came from."""
+    back = _inbox_address(request.form.get("next"))
+    try:
+        change = BulkChange(
+            action=request.form.get("action", ""),
+            assignee=request.form.get("assignee") or None,
+            status=request.form.get("status") or None,
+            tag=request.form.get("tag") or None,
+            target=_number(request.form.get("target")),
+        )
+        changed = bulk_update(current_user, _numbers(request.form.getlist("ticket")), change)
+    except InvalidInput as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(ngettext("%(num)d ticket changed.", "%(num)d tickets changed.", changed))
+    return redirect(back)
+
+
+def _numbers(values: list[str]) -> list[int]:
+    return [n for n in (_number(v) for v in values) if n is not None]
+
+
+def _number(value: str | None) -> int | None:
+    value = (value or "").strip().lstrip("#")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidInput(_("%(value)s is not a ticket number.", value=value))
+    return int(value)
+
+
+def _inbox_address(target: str | None) -> str:
+    """Back to the inbox with its view and filters; never anywhere else."""
+    if target and target.startswith("/inbox") and "//" not in target and "\\" not in target:
+        return target
+    return url_for("inbox.index")
