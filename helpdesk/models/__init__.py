@@ -17,6 +17,7 @@ from helpdesk.models.commerce import (
     Stock,
 )
 from helpdesk.models.customers import Customer, CustomerIdentity
+from helpdesk.models.inbox import InboxCounts
 from helpdesk.models.integrations import ApiToken, InboundDelivery, WebhookEndpoint
 from helpdesk.models.outbox import OUTBOX_STATUSES, OutboxItem
 from helpdesk.models.presence import PRESENCE_STATES, Presence
@@ -64,6 +65,7 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Event",
+    "InboxCounts",
     "IntentTag",
     "Message",
     "OutboxItem",

@@ -78,7 +78,7 @@ class Ticket(db.Model):
         _partial_index(
             "ix_tickets_unsolved_counts",
             UNSOLVED_STATUSES,
-            *("status", "channel", "assignee_id", "sla_due_at"),
+            *("status", "channel", "assignee_id", "sla_due_at", "id"),
         ),
         Index(
             "ix_tickets_escalated_to_id",

@@ -35,13 +35,23 @@ from sqlalchemy import (
     tuple_,
     union,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, aliased, joinedload, selectinload
 
 from channel_adapters.base import CHANNEL_FAMILIES, CHANNELS
 from classifiers.base import INTENTS
 from helpdesk.errors import InvalidInput, NotFound, PermissionDenied
 from helpdesk.extensions import db
-from helpdesk.models import PRIORITIES, TICKET_STATUSES, IntentTag, Ticket, TicketTag, User
+from helpdesk.models import (
+    PRIORITIES,
+    TICKET_STATUSES,
+    InboxCounts,
+    IntentTag,
+    Ticket,
+    TicketTag,
+    User,
+)
 from helpdesk.models.tickets import SOLVED_STATUSES, UNSOLVED_STATUSES
 from helpdesk.models.types import utcnow
 
@@ -64,8 +74,8 @@ SORTS: tuple[str, ...] = ("activity", "sla", "priority")
 DUE_SOON = timedelta(hours=2)
 #: A ticket tagged so counts as escalated from social, like one a social ticket points at.
 ESCALATED_TAG = "escalated"
-#: Solved tickets pile up for years; their count stops here ("10,000+").
-SOLVED_COUNT_CAP = 10_000
+#: Solved tickets pile up for years; their count stops here ("1,000+").
+SOLVED_COUNT_CAP = 1_000
 
 
 _ID = re.compile(r"[0-9]{1,9}")
@@ -166,6 +176,14 @@ def default_sort(view: str) -> str:
     return "sla" if view == "due_soon" else "activity"
 
 
+def checked_sort(view: str, sort: str | None) -> str:
+    """The sort to use for `view`; InvalidQuery for an unknown view or sort."""
+    _one_of("view", view, VIEWS)
+    sort = sort or default_sort(view)
+    _one_of("sort", sort, SORTS)
+    return sort
+
+
 # --- queries ----------------------------------------------------------------------------
 
 
@@ -224,7 +242,6 @@ def escalated() -> ColumnElement[bool]:
 
 def view_conditions(view: str, user: User, now: datetime) -> list[ColumnElement[bool]]:
     """What `view` selects; the first condition is always one of the partial indexes'."""
-    _one_of("view", view, VIEWS)
     if view == "solved":
         return [in_statuses(SOLVED_STATUSES)]
     found = [in_statuses(UNSOLVED_STATUSES)]
@@ -324,8 +341,7 @@ def list_tickets(
 ) -> Page:
     """One page of `view` with `filters` in `sort` order, after `cursor` when given."""
     filters = filters or Filters()
-    sort = sort or default_sort(view)
-    _one_of("sort", sort, SORTS)
+    sort = checked_sort(view, sort)
     base = visible_tickets(user).where(
         *view_conditions(view, user, now or utcnow()), *filters.conditions(user)
     )
@@ -404,9 +420,10 @@ class Counts:
 
 
 def count_views(user: User, now: datetime | None = None) -> Counts:
-    """Counts without filters, in four queries whatever the number of views: one grouped
-    over the unsolved tickets' columns, one over their intents, one for escalations, and
-    one for the solved tickets that stops at SOLVED_COUNT_CAP."""
+    """Counts without filters, whatever the number of views: one grouped query over the
+    unsolved tickets (from one index), one for the solved that stops at SOLVED_COUNT_CAP,
+    and the intents, counted again only when the backlog or the tags changed (see
+    `InboxCounts`; the caller commits, so a renewed count is kept)."""
     soon = (now or utcnow()) + DUE_SOON
     unsolved = [*visibility(user), in_statuses(UNSOLVED_STATUSES)]
     columns = (
@@ -415,11 +432,19 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
         Ticket.assignee_id.is_(None),
         func.coalesce(Ticket.assignee_id == user.id, False),
         func.coalesce(Ticket.sla_due_at <= soon, False),
+        escalated(),
+    )
+    checksums = (func.sum(Ticket.id), func.sum((Ticket.id % 9973) * (Ticket.id % 7919)))
+    latest_tag = select(func.max(IntentTag.id)).scalar_subquery()
+    grouped = (
+        select(*columns, func.count(), *checksums, latest_tag).where(*unsolved).group_by(*columns)
     )
     views = dict.fromkeys(VIEWS, 0)
     channels = dict.fromkeys(CHANNELS, 0)
-    grouped = select(*columns, func.count()).where(*unsolved).group_by(*columns)
-    for status, channel, unassigned, mine, due, count in db.session.execute(grouped):
+    sums, tag = [0, 0], None
+    for status, channel, unassigned, mine, due, handed_over, count, *rest in db.session.execute(
+        grouped
+    ):
         views["open"] += count
         if status in ("new", "pending", "on_hold"):
             views[status] += count
@@ -427,9 +452,8 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
         views["unassigned"] += count if unassigned else 0
         views["mine"] += count if mine else 0
         views["due_soon"] += count if due else 0
-    views["escalated"] = db.session.scalar(
-        select(func.count()).select_from(Ticket).where(*unsolved, escalated())
-    )
+        views["escalated"] += count if handed_over else 0
+        sums[0], sums[1], tag = sums[0] + rest[0], sums[1] + rest[1], rest[2]
     solved = (
         select(Ticket.id)
         .where(*visibility(user), in_statuses(SOLVED_STATUSES))
@@ -438,7 +462,27 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
     views["solved"] = db.session.scalar(select(func.count()).select_from(solved.subquery()))
     capped = frozenset({"solved"} if views["solved"] > SOLVED_COUNT_CAP else ())
     views["solved"] = min(views["solved"], SOLVED_COUNT_CAP)
-    return Counts(views, channels, _count_intents(unsolved), capped)
+    fingerprint = f"{views['open']}:{sums[0]}:{sums[1]}:{tag}"
+    scope = "social" if user.role == "social" else "all"
+    return Counts(views, channels, _kept_intent_counts(scope, fingerprint, unsolved), capped)
+
+
+def _kept_intent_counts(
+    scope: str, fingerprint: str, unsolved: list[ColumnElement[bool]]
+) -> dict[str, int]:
+    """The intent counts kept for `scope` if they were counted from the same backlog and
+    tags, else counted now and kept (an upsert: two workers may race, both are right)."""
+    kept = db.session.get(InboxCounts, scope)
+    if kept is not None and kept.fingerprint == fingerprint:
+        return {**dict.fromkeys(INTENTS, 0), **kept.counts}
+    counts = _count_intents(unsolved)
+    dialect = db.session.get_bind().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(InboxCounts)
+    values = {"scope": scope, "fingerprint": fingerprint, "counts": counts, "computed_at": utcnow()}
+    db.session.execute(
+        upsert.values(**values).on_conflict_do_update(index_elements=["scope"], set_=values)
+    )
+    return counts
 
 
 def _count_intents(unsolved: list[ColumnElement[bool]]) -> dict[str, int]:

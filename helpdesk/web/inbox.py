@@ -33,6 +33,7 @@ from helpdesk.services.inbox import (
     SORTS,
     VIEWS,
     Filters,
+    checked_sort,
     count_views,
     default_sort,
     list_tickets,
@@ -66,12 +67,15 @@ SORT_LABELS = {
 @roles_required(*ALL_ROLES)
 def index():
     view = request.args.get("view") or "open"
+    sort = checked_sort(view, request.args.get("sort") or None)
     filters = Filters.parse(request.args)
+    counts = count_views(current_user)
+    db.session.commit()  # keeps intent counts that had to be counted afresh
     page = list_tickets(
         current_user,
         view=view,
         filters=filters,
-        sort=request.args.get("sort") or None,
+        sort=sort,
         cursor=request.args.get("cursor") or None,
         limit=current_app.config["INBOX_PAGE_SIZE"],
     )
@@ -81,7 +85,7 @@ def index():
         view=view,
         filters=filters,
         inbox_url=_url_builder(view, page.sort, filters),
-        counts=count_views(current_user),
+        counts=counts,
         views=VIEWS,
         view_labels=VIEW_LABELS,
         sorts=SORTS,
@@ -90,8 +94,8 @@ def index():
         intents=INTENTS,
         statuses=TICKET_STATUSES,
         bulk_statuses=BULK_STATUSES,
-        colleagues=db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(User.name)
+        colleagues=db.session.execute(
+            select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)
         ).all(),
         teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
         languages=current_app.config["LANGUAGES"],

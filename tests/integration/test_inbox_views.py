@@ -16,6 +16,7 @@ from sqlalchemy import select
 from helpdesk.extensions import db
 from helpdesk.models import Customer, Event, IntentTag, Team, Ticket, TicketTag, User
 from helpdesk.services.inbox import ESCALATED_TAG, Filters, count_views, list_tickets
+from helpdesk.services.replies import set_status
 from tests.conftest import csrf_token, log_in, make_user
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -159,6 +160,31 @@ def test_social_media_managers_see_and_count_only_social_tickets(app):
     assert "email" not in counts  # no e-mail channel in the sidebar at all
     assert set(walk(client, "/inbox?view=solved")) == expected["social"] & expected["solved"]
     assert walk(client, "/inbox?view=open&channel=email") == []
+
+
+def test_intent_counts_follow_the_backlog_and_the_tags(agent):
+    """The intent counts are kept between pages, and counted again whenever the backlog
+    or the tags changed, including one ticket leaving as another comes back."""
+    client, me = agent
+    first = ticket(intents=["return_status"])
+    second = ticket(intents=["order_status"], status="solved")
+    db.session.commit()
+
+    def intent_counts() -> tuple[str, str]:
+        counts = sidebar_counts(client.get("/inbox").get_data(as_text=True))
+        return counts["return_status"], counts["order_status"]
+
+    assert intent_counts() == ("1", "0")
+    assert intent_counts() == ("1", "0")  # kept, and still right
+    set_status(first, "solved", user=me)
+    set_status(second, "open", user=me)  # same size of backlog, other ticket
+    db.session.commit()
+    assert intent_counts() == ("0", "1")
+    db.session.add(IntentTag(ticket_id=second.id, intent="order_status", source="agent",
+                             rejected=True))  # fmt: skip
+    db.session.add(IntentTag(ticket_id=second.id, intent="return_status", source="agent"))
+    db.session.commit()
+    assert intent_counts() == ("1", "0")
 
 
 def test_the_solved_count_stops_at_its_cap(agent, monkeypatch):

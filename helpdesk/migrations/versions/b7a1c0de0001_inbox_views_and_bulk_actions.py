@@ -6,8 +6,9 @@ Create Date: 2026-11-23 14:30:00
 
 """
 from alembic import op
-import sqlalchemy as sa  # noqa: F401
+import sqlalchemy as sa
 from sqlalchemy import Text  # noqa: F401  (autogenerate writes JSONB(astext_type=Text()))
+from sqlalchemy.dialects import postgresql
 
 import helpdesk.models.types  # noqa: F401  (custom column types)
 
@@ -33,11 +34,19 @@ INBOX_INDEXES = [
 ] + [
     # A colleague's solved tickets, and the view counts from this index alone.
     ('ix_tickets_solved_assignee', ['assignee_id', 'last_activity_at', 'id'], SOLVED),
-    ('ix_tickets_unsolved_counts', ['status', 'channel', 'assignee_id', 'sla_due_at'], UNSOLVED),
+    ('ix_tickets_unsolved_counts', ['status', 'channel', 'assignee_id', 'sla_due_at', 'id'],
+     UNSOLVED),
 ]
 
 
 def upgrade():
+    op.create_table('inbox_counts',
+    sa.Column('scope', sa.String(length=20), nullable=False),
+    sa.Column('fingerprint', sa.String(length=100), nullable=False),
+    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('computed_at', helpdesk.models.types.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('scope', name=op.f('pk_inbox_counts'))
+    )
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         for name, columns, where in INBOX_INDEXES:
             batch_op.create_index(name, columns, unique=False,
@@ -56,6 +65,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('inbox_counts')
     with op.batch_alter_table('intent_tags', schema=None) as batch_op:
         batch_op.drop_index('ix_intent_tags_ticket_intent')
         batch_op.create_index('ix_intent_tags_ticket_id', ['ticket_id'], unique=False)
