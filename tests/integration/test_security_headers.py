@@ -22,9 +22,16 @@ def test_hsts_behind_tls(client):
 
 
 def test_pages_carry_no_inline_script_or_style(app, client):
+    from helpdesk.ingest import ingest
+    from tests import factories
     from tests.conftest import signed_in_client
 
+    ticket = ingest(factories.inbound()).ticket_id
     agent = signed_in_client(app, "agent")
-    for page in (client.get("/login"), client.get("/returns"), agent.get("/inbox")):
+    pages = [client.get("/login"), client.get("/returns"), agent.get("/inbox")]
+    pages.append(agent.get(f"/tickets/{ticket}"))
+    for page in pages:
+        assert page.status_code == 200
         html = page.get_data(as_text=True)
+        assert 'style="' not in html
         assert "<script>" not in html and " onclick=" not in html and "<style" not in html
