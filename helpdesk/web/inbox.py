@@ -118,6 +118,7 @@ def _row_helpers() -> dict[str, object]:
         },
         "short_time": short_time,
         "select_label": _("Select"),
+        "language_label": _("Language"),
         "no_subject": _("(no subject)"),
     }
 
