@@ -28,6 +28,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    false,
     func,
     literal_column,
     select,
@@ -132,13 +133,12 @@ class Filters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
     def conditions(self, user: User) -> list[ColumnElement[bool]]:
+        """All but the status, which `view_conditions` folds into the view's statuses."""
         found: list[ColumnElement[bool]] = []
         if self.channel:
             found.append(Ticket.channel == self.channel)
         if self.intent:
             found.append(carrying(self.intent))
-        if self.status:
-            found.append(Ticket.status == self.status)
         if self.assignee == "none":
             found.append(Ticket.assignee_id.is_(None))
         elif self.assignee:
@@ -240,16 +240,32 @@ def escalated() -> ColumnElement[bool]:
     )
 
 
-def view_conditions(view: str, user: User, now: datetime) -> list[ColumnElement[bool]]:
-    """What `view` selects, with the status condition written as the indexes' are."""
-    if view == "solved":
-        return [in_statuses(SOLVED_STATUSES)]
-    if view in ("new", "pending", "on_hold"):
-        # Alone: with the unsolved condition beside it, PostgreSQL multiplies the two
-        # selectivities and expects a handful of rows; it still proves the partial
-        # indexes apply, and SQLite uses the status index.
-        return [in_statuses((view,))]
-    found = [in_statuses(UNSOLVED_STATUSES)]
+#: The statuses each view shows.
+VIEW_STATUSES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("unassigned", "mine", "open", "due_soon", "escalated"), UNSOLVED_STATUSES),
+    "new": ("new",),
+    "pending": ("pending",),
+    "on_hold": ("on_hold",),
+    "solved": SOLVED_STATUSES,
+}
+
+
+def view_conditions(
+    view: str, user: User, now: datetime, status: str | None = None
+) -> list[ColumnElement[bool]]:
+    """What `view` selects (narrowed to `status`, the status filter, when given).
+
+    The statuses are one condition written as the partial indexes' are: beside a second
+    condition on the status, PostgreSQL multiplies the two selectivities, expects a
+    handful of rows and picks a plan for a handful (23 ms instead of 1 for "pending").
+    A subset like `status IN ('pending')` it still proves to be covered by the indexes.
+    """
+    statuses = VIEW_STATUSES[view]
+    if status is not None:
+        statuses = tuple(s for s in statuses if s == status)
+    if not statuses:
+        return [false()]
+    found = [in_statuses(statuses)]
     if view == "unassigned":
         found.append(Ticket.assignee_id.is_(None))
     elif view == "mine":
@@ -346,7 +362,8 @@ def list_tickets(
     filters = filters or Filters()
     sort = checked_sort(view, sort)
     base = visible_tickets(user).where(
-        *view_conditions(view, user, now or utcnow()), *filters.conditions(user)
+        *view_conditions(view, user, now or utcnow(), filters.status),
+        *filters.conditions(user),
     )
     phases = SORT_PHASES[sort]
     first, after = decode_cursor(cursor, sort) if cursor else (0, None)

@@ -302,6 +302,10 @@ def test_filters_combine_and_stay_in_the_url_across_pages(agent, small_pages):
     assert set(walk(client, "/inbox?team=none")) == {near_misses[2].id}
     assert set(walk(client, "/inbox?view=pending&assignee=me")) == {near_misses[6].id}
     assert walk(client, "/inbox?view=solved&channel=email") == []
+    # A status filter narrows the view's statuses; outside them nothing is left.
+    assert set(walk(client, "/inbox?view=open&status=pending")) == {near_misses[6].id}
+    assert walk(client, "/inbox?view=solved&status=pending") == []
+    assert walk(client, "/inbox?view=new&status=open") == []
 
 
 def test_filters_work_in_the_service_with_the_solved_view(agent):
