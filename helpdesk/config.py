@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "LOG_FORMAT": "text",
     # A stand-by worker checks this often whether the running one has gone.
     "WORKER_LOCK_SECONDS": 15,
+    # Workers sharing this name (and database) take turns; another name runs beside them.
+    "WORKER_LOCK_NAME": "helpdesk",
     # "model": the current trained version from classifiers/models; "none": do not classify.
     "CLASSIFIER": "model",
     # Hours between retrains with agents' corrections (only when there are new ones); 0: never.

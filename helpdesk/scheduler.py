@@ -114,7 +114,11 @@ def run_worker(app: Flask) -> None:
     """Run the scheduled jobs until SIGTERM or Ctrl-C, once this process holds the worker
     lock; a second worker stands by until then."""
     with app.app_context():
-        lock = WorkerLock(db.engine, interval=app.config["WORKER_LOCK_SECONDS"])
+        lock = WorkerLock(
+            db.engine,
+            interval=app.config["WORKER_LOCK_SECONDS"],
+            name=app.config["WORKER_LOCK_NAME"],
+        )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     try:

@@ -9,6 +9,7 @@ machine by nature) an exclusive `flock` on a file beside the database does the s
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import threading
 from pathlib import Path
@@ -18,15 +19,20 @@ from sqlalchemy.engine import Connection, Engine
 
 log = logging.getLogger(__name__)
 
-#: The advisory lock's key: "helpdesk" as a number, so other applications' keys do not clash.
-LOCK_KEY = int.from_bytes(b"helpdesk", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+def lock_key(name: str) -> int:
+    """The advisory lock's key for `name` (default "helpdesk"): a stable 63-bit number, so
+    other applications' keys do not clash and two helpdesks can share one database."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 class WorkerLock:
     """`acquire()` waits (checking every `interval` seconds) until this process is the worker."""
 
-    def __init__(self, engine: Engine, *, interval: float = 15.0) -> None:
+    def __init__(self, engine: Engine, *, interval: float = 15.0, name: str = "helpdesk") -> None:
         self.engine = engine
+        self.name = name
+        self.key = lock_key(name)
         self.interval = interval
         self._connection: Connection | None = None
         self._file = None
@@ -58,7 +64,7 @@ class WorkerLock:
     def release(self) -> None:
         if self._connection is not None:
             # The pool would keep the session (and its lock) alive: unlock, then let it go.
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
             self._connection.close()
             self._connection = None
         if self._file is not None:
@@ -67,7 +73,7 @@ class WorkerLock:
 
     def _try_postgresql(self) -> bool:
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        got = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        got = connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
         if got:
             self._connection = connection
             return True
@@ -76,7 +82,7 @@ class WorkerLock:
 
     def _try_file(self) -> bool:
         database = self.engine.url.database
-        path = Path(f"{database}.worker-lock") if database else None
+        path = Path(f"{database}.{self.name}-worker-lock") if database else None
         if path is None:  # an in-memory database belongs to one process anyway
             return True
         handle = path.open("a")
