@@ -34,11 +34,11 @@ from helpdesk.services.inbox import (
     VIEWS,
     Filters,
     checked_sort,
-    count_views,
     default_sort,
     list_tickets,
 )
 from helpdesk.services.inbox_bulk import BULK_STATUSES, BulkChange, bulk_update
+from helpdesk.services.inbox_counts import count_views
 from helpdesk.web.auth import roles_required
 from helpdesk.web.labels import LABELS
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.models import Customer, Event, IntentTag, Team, Ticket, TicketTag, User
-from helpdesk.services.inbox import ESCALATED_TAG, Filters, count_views, list_tickets
+from helpdesk.services.inbox import ESCALATED_TAG, Filters, list_tickets
+from helpdesk.services.inbox_counts import count_views
 from helpdesk.services.replies import set_status
 from tests.conftest import csrf_token, log_in, make_user
 
@@ -187,9 +188,27 @@ def test_intent_counts_follow_the_backlog_and_the_tags(agent):
     assert intent_counts() == ("1", "0")
 
 
+def test_a_row_names_the_customer_as_the_ticket_page_does(agent):
+    from helpdesk.models import CustomerIdentity
+
+    client, _me = agent
+    named = ticket()
+    nameless = Ticket(subject="Ohne Namen", channel="email", status="open",
+                      last_activity_at=NOW, customer=Customer(identities=[
+                          CustomerIdentity(kind="email", value="erste@example.de"),
+                          CustomerIdentity(kind="phone", value="+49 151 0000"),
+                      ]))  # fmt: skip
+    db.session.add(nameless)
+    db.session.commit()
+    page = client.get("/inbox").get_data(as_text=True)
+    assert named.customer.display_name in page
+    assert nameless.customer.display_name == "erste@example.de"
+    assert "erste@example.de" in page and "+49 151 0000" not in page
+
+
 def test_the_solved_count_stops_at_its_cap(agent, monkeypatch):
     _client, me = agent
-    monkeypatch.setattr("helpdesk.services.inbox.SOLVED_COUNT_CAP", 3)
+    monkeypatch.setattr("helpdesk.services.inbox_counts.SOLVED_COUNT_CAP", 3)
     for _ in range(5):
         ticket(status="closed")
     db.session.commit()
