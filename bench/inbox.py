@@ -62,6 +62,7 @@ from common import dispose, make_app, prepare_postgres
 from common import peak_rss_mb as common_peak_rss_mb
 from helpdesk.extensions import db
 from helpdesk.models import Team, Ticket, User
+from helpdesk.services.inbox import VIEWS
 
 DEFAULT_PG_URL = "postgresql+psycopg://@127.0.0.1:5432/helpdesk_bench_inbox"
 DEFAULT_SQLITE_PATH = "/tmp/helpdesk-bench-inbox.sqlite"
@@ -803,17 +804,7 @@ def measure(url: str, repeat: int, seed: int) -> dict:
         p95 = (cuts[18] if cuts else samples[0]) * 1000
         timings.append(Timing(name, kind, p50, p95, status))
 
-    for view in (
-        "unassigned",
-        "mine",
-        "open",
-        "new",
-        "pending",
-        "on_hold",
-        "due_soon",
-        "escalated",
-        "solved",
-    ):
+    for view in VIEWS:
         timed(f"view {view}", "inbox", lambda v=view: f"/inbox?view={v}")
     # As the first page after the backlog or the tags changed: the intents counted afresh.
     timed(

@@ -22,6 +22,33 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)
 
 
+def record_delivery(source: str, delivery_id: str, topic: str, outcome: dict, raw: bytes):
+    """Mark the delivery done, resolve a quarantined earlier copy of the same body (a retry
+    that now succeeds), commit, and answer 200: only after this may the sender stop retrying."""
+    import hashlib
+
+    from sqlalchemy import update
+
+    from helpdesk.extensions import db
+    from helpdesk.models import InboundDelivery, QuarantinedInput
+    from helpdesk.models.types import utcnow
+
+    db.session.add(
+        InboundDelivery(source=source, delivery_id=delivery_id, topic=topic[:100], outcome=outcome)
+    )
+    db.session.execute(
+        update(QuarantinedInput)
+        .where(
+            QuarantinedInput.channel == source,
+            QuarantinedInput.sha256 == hashlib.sha256(raw).hexdigest(),
+            QuarantinedInput.resolved_at.is_(None),
+        )
+        .values(resolved_at=utcnow())
+    )
+    db.session.commit()
+    return jsonify(status="ok", **outcome), 200
+
+
 def json_error(status: int, code: str, message: str):
     """The error shape the API uses too: {"error": {"code", "message"}}."""
     return jsonify(error={"code": code, "message": message}), status

@@ -38,7 +38,6 @@ Answers, each check before the next:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -46,17 +45,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app, jsonify, request
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.extensions import db
-from helpdesk.models import InboundDelivery, QuarantinedInput, Return, Shipment
+from helpdesk.models import InboundDelivery, Return, Shipment
 from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
 from helpdesk.services.mail_intake import quarantine
 from helpdesk.services.returns import FINAL_STATUSES, IllegalTransition, transition
 from helpdesk.services.webhooks_out import signature
-from helpdesk.webhooks import bp, json_error
+from helpdesk.webhooks import bp, json_error, record_delivery
 
 SOURCE = "logistics"
 SECRET_VARIABLE = "HELPDESK_LOGISTICS_WEBHOOK_SECRET"
@@ -226,22 +225,7 @@ def _apply(delivery: Delivery, raw: bytes):
     if _seen(delivery.id) is not None:
         return _duplicate(delivery.id)
     outcome = _move_return(delivery) if delivery.event in RETURN_EVENTS else _ship(delivery)
-    db.session.add(
-        InboundDelivery(
-            source=SOURCE, delivery_id=delivery.id, topic=delivery.event, outcome=outcome
-        )
-    )
-    db.session.execute(
-        update(QuarantinedInput)
-        .where(
-            QuarantinedInput.channel == SOURCE,
-            QuarantinedInput.sha256 == hashlib.sha256(raw).hexdigest(),
-            QuarantinedInput.resolved_at.is_(None),
-        )
-        .values(resolved_at=utcnow())
-    )
-    db.session.commit()
-    return jsonify(status="ok", **outcome), 200
+    return record_delivery(SOURCE, delivery.id, delivery.event, outcome, raw)
 
 
 def _move_return(delivery: Delivery) -> dict:

@@ -29,13 +29,12 @@ from decimal import Decimal
 from typing import Any
 
 from flask import current_app, jsonify, request
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import InboundDelivery, Invoice, Order, QuarantinedInput, Return, Shop
-from helpdesk.models.types import utcnow
+from helpdesk.models import InboundDelivery, Invoice, Order, Return, Shop
 from helpdesk.services.events import record_event
 from helpdesk.services.mail_intake import quarantine
 from helpdesk.services.orders import parse_cents, shop_by_key, sync_order
@@ -47,7 +46,7 @@ from helpdesk.services.returns import (
     register_return,
     transition,
 )
-from helpdesk.webhooks import bp, json_error
+from helpdesk.webhooks import bp, json_error, record_delivery
 
 SOURCE = "shopify"
 SECRET_VARIABLE = "HELPDESK_SHOPIFY_WEBHOOK_SECRET"
@@ -117,20 +116,7 @@ def _apply(topic: str, domain: str, delivery_id: str, payload: dict, raw: bytes,
         except InvalidInput as error:
             db.session.rollback()
             return _reject(422, "unusable", raw, where, f"{topic}: {error}")
-    db.session.add(
-        InboundDelivery(source=SOURCE, delivery_id=delivery_id, topic=topic[:100], outcome=outcome)
-    )
-    db.session.execute(
-        update(QuarantinedInput)
-        .where(
-            QuarantinedInput.channel == SOURCE,
-            QuarantinedInput.sha256 == hashlib.sha256(raw).hexdigest(),
-            QuarantinedInput.resolved_at.is_(None),
-        )
-        .values(resolved_at=utcnow())
-    )
-    db.session.commit()
-    return jsonify(status="ok", **outcome), 200
+    return record_delivery(SOURCE, delivery_id, topic, outcome, raw)
 
 
 def _reject(status: int, code: str, raw: bytes, where: str, reason: str):
