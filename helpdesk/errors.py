@@ -35,6 +35,9 @@ def _wants_json() -> bool:
 
 
 def _respond(status: int, title: str, detail: str):
+    if request.path.startswith("/api/"):  # the API's one error shape (helpdesk/api/__init__.py)
+        code = "_".join(title.lower().split()) or "error"
+        return jsonify(error={"code": code, "message": detail or title}), status
     if _wants_json():
         return jsonify(error={"status": status, "title": title, "detail": detail}), status
     return render_template("error.html", status=status, title=title, detail=detail), status

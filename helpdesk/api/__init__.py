@@ -139,4 +139,14 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-from helpdesk.api import orders, returns  # noqa: E402,F401  (they add their routes to bp)
+# The modules add their routes to bp (and, through spec.py, to the OpenAPI document).
+from helpdesk.api import (  # noqa: E402,F401
+    commerce_docs,
+    customers,
+    messages,
+    orders,
+    responses,
+    returns,
+    spec,
+    tickets,
+)

@@ -33,6 +33,7 @@ PUBLIC_ENDPOINTS = {
     "metrics.readyz": "load balancers ask it; says only whether the schema is current",
     "metrics.metrics": "bearer token or loopback only (tests/integration/test_metrics.py)",
     "static": "stylesheets and scripts",
+    "api.openapi": "the API's reference document; it describes routes and holds no data",
 }
 #: URL prefixes open to the world, and why.
 PUBLIC_PREFIXES = {
