@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from helpdesk.extensions import db
-from helpdesk.models.types import UTCDateTime, one_of, utcnow
+from helpdesk.models.types import JSONType, UTCDateTime, one_of, utcnow
 
 #: agent works tickets; lead also sees KPIs and manages the team; social works the
 #: social channels and escalates to care; admin configures everything.
@@ -51,6 +51,12 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Assignment (services/assignment.py): an away agent gets no new tickets; capacities
+    # (None: the HELPDESK_ASSIGN_MAX_* defaults) and the channels they may work (None: all).
+    away: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    max_open_tickets: Mapped[int | None] = mapped_column(Integer)
+    max_chats: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[list | None] = mapped_column(JSONType)
 
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
 

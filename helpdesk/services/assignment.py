@@ -1,0 +1,122 @@
+"""Who gets a ticket: round-robin within a team, fair and safe with several workers.
+
+An agent is eligible when they are active, not away, may work the ticket's channel
+(their channel access, and social media managers only social channels) and are below
+their capacity: open tickets, and for chats concurrent open chats (per agent, else
+`ASSIGN_MAX_OPEN_TICKETS` / `ASSIGN_MAX_CHATS`). A returning customer stays with the
+agent of their latest ticket while that agent is eligible.
+
+Whose turn it is lives in the team's `assignment_cursors` row, not in a process: the
+row is updated first, which takes its lock (a row lock on PostgreSQL, the write lock on
+SQLite) until the transaction ends, and only then are the counts read. Two workers
+assigning in the same team therefore take turns and never hand out one turn twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import current_app
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from helpdesk.extensions import db
+from helpdesk.models import UNSOLVED_STATUSES, AssignmentCursor, Team, Ticket, User
+from helpdesk.services.ticket_actions import may_see
+
+#: Roles that work tickets (admins configure; they are assigned only when named).
+WORKING_ROLES: tuple[str, ...] = ("agent", "lead", "social")
+DEFAULT_MAX_OPEN_TICKETS = 50
+DEFAULT_MAX_CHATS = 3
+
+
+def may_work(user: User, ticket: Ticket) -> bool:
+    """Whether `user` may be given `ticket` at all: active, allowed on its channel."""
+    if not may_see(user, ticket):
+        return False
+    return user.channels is None or ticket.channel in user.channels
+
+
+def eligible(users: Sequence[User], ticket: Ticket) -> list[User]:
+    """Those of `users` who are present, allowed on the channel and below capacity."""
+    candidates = [u for u in users if not u.away and may_work(u, ticket)]
+    if not candidates:
+        return []
+    loads = _loads([u.id for u in candidates], exclude=ticket.id)
+    config = current_app.config
+    fit = []
+    for user in candidates:
+        open_count, chat_count = loads.get(user.id, (0, 0))
+        most = user.max_open_tickets
+        if most is None:
+            most = config.get("ASSIGN_MAX_OPEN_TICKETS", DEFAULT_MAX_OPEN_TICKETS)
+        if open_count >= most:
+            continue
+        if ticket.channel == "chat":
+            chats = user.max_chats
+            chats = config.get("ASSIGN_MAX_CHATS", DEFAULT_MAX_CHATS) if chats is None else chats
+            if chat_count >= chats:
+                continue
+        fit.append(user)
+    return fit
+
+
+def _loads(user_ids: list[int], exclude: int) -> dict[int, tuple[int, int]]:
+    """Open tickets and open chats per user (one grouped query on the assignee index)."""
+    rows = db.session.execute(
+        select(
+            Ticket.assignee_id,
+            func.count(Ticket.id),
+            func.count(Ticket.id).filter(Ticket.channel == "chat"),
+        )
+        .where(
+            Ticket.assignee_id.in_(user_ids),
+            Ticket.status.in_(UNSOLVED_STATUSES),
+            Ticket.id != exclude,
+        )
+        .group_by(Ticket.assignee_id)
+    ).all()
+    return {user_id: (opened, chats) for user_id, opened, chats in rows}
+
+
+def last_agent(ticket: Ticket) -> User | None:
+    """The agent of the customer's latest other ticket that had one."""
+    return db.session.scalar(
+        select(User)
+        .join(Ticket, Ticket.assignee_id == User.id)
+        .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
+        .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+
+
+def choose(team: Team, ticket: Ticket, *, sticky: bool = True) -> tuple[User | None, str]:
+    """The agent of `team` who should get `ticket`, and why ("sticky", "round_robin", or
+    "nobody available"). Takes the team's turn lock for the rest of the transaction."""
+    _lock_cursor(team.id)
+    members = [u for u in team.members if u.role in WORKING_ROLES]
+    available = eligible(members, ticket)
+    if not available:
+        return None, "nobody available"
+    if sticky:
+        previous = last_agent(ticket)
+        if previous is not None and previous in available:
+            return previous, "sticky"
+    cursor = db.session.get(AssignmentCursor, team.id, populate_existing=True)
+    ordered = sorted(available, key=lambda u: u.id)
+    after = cursor.last_user_id or 0
+    chosen = next((u for u in ordered if u.id > after), ordered[0])
+    cursor.last_user_id = chosen.id
+    return chosen, "round_robin"
+
+
+def _lock_cursor(team_id: int) -> None:
+    """Update the team's cursor row (creating it once), which locks it until commit."""
+    bump = update(AssignmentCursor).where(AssignmentCursor.team_id == team_id)
+    if db.session.execute(bump.values(turns=AssignmentCursor.turns + 1)).rowcount:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.execute(insert(AssignmentCursor).values(team_id=team_id, turns=1))
+    except IntegrityError:  # another worker created it first: take its lock instead
+        db.session.execute(bump.values(turns=AssignmentCursor.turns + 1))

@@ -1,0 +1,168 @@
+"""The rules a German/English shop starts with (editable like any other), and the teams
+they route to.
+
+1. A payment reminder about goods already sent back goes to the returns team at high
+   priority; the order's dunning hold is checked (set while a return is open) and the
+   filled-in answer waits as a draft for the agent, who is picked by round-robin.
+2. "Where is my order" for an order that has shipped with a tracking number is answered
+   automatically with the tracking link, within the safeguards (confidence, facts,
+   no answer to robots, one automatic answer per customer in the window).
+3. Damaged or wrong goods: high priority.
+4. A social DM escalated to care: care team, assigned by round-robin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.models import Rule, Team
+from helpdesk.services.canned import install_default_responses
+from helpdesk.services.rules.store import save_rule
+
+RETURNS_TEAM = "Returns"
+CARE_TEAM = "Care"
+
+
+def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) -> list[dict]:
+    message = ["message.received"]
+    return [
+        {
+            "name": "Payment reminder for a returned order",
+            "description": "Zahlungserinnerung trotz Retoure: returns team, high priority, "
+            "hold checked, answer prepared as a draft.",
+            "position": 10,
+            "events": message,
+            "conditions": {
+                "all": [
+                    {
+                        "field": "intent",
+                        "op": "has",
+                        "value": "payment_reminder",
+                        "min_confidence": 0.3,
+                    }
+                ],
+                "any": [
+                    {
+                        "field": "intent",
+                        "op": "has_any",
+                        "value": ["return_status", "return_request", "refund_status"],
+                    },
+                    {"field": "return", "op": "present"},
+                    {
+                        "field": "message.text",
+                        "op": "contains",
+                        "value": [
+                            "retoure",
+                            "zurückgeschickt",
+                            "zurückgesendet",
+                            "rücksendung",
+                            "sent back",
+                            "returned",
+                            "return",
+                        ],
+                    },
+                ],
+            },  # fmt: skip
+            "actions": [
+                {"type": "set_team", "team": returns_team},
+                {"type": "set_priority", "priority": "high"},
+                {"type": "add_tags", "tags": ["mahnung-trotz-retoure"]},
+                {"type": "dunning_hold", "mode": "set"},
+                {"type": "canned_response", "response": "reminder-return", "mode": "draft"},
+                {"type": "assign", "to": "round_robin"},
+            ],
+        },
+        {
+            "name": "Where is my order: shipped, answer with tracking",
+            "description": "Order status with a shipment that has a tracking number: "
+            "answered automatically, else a draft.",
+            "position": 20,
+            "events": message,
+            "conditions": {
+                "all": [
+                    {
+                        "field": "intent",
+                        "op": "has",
+                        "value": "order_status",
+                        "min_confidence": 0.3,
+                    },
+                    {"field": "intent", "op": "has_not", "value": "payment_reminder"},
+                    {"field": "shipment.tracking", "op": "present"},
+                ],
+                "any": [],
+            },  # fmt: skip
+            "actions": [
+                {
+                    "type": "canned_response",
+                    "response": "order-status",
+                    "mode": "send",
+                    "min_confidence": 0.5,
+                    "requires": ["tracking"],
+                    "status_after": "pending",
+                }
+            ],
+        },
+        {
+            "name": "Damaged or wrong item",
+            "description": "Beschädigt oder falsch geliefert: high priority.",
+            "position": 30,
+            "events": message,
+            "conditions": {
+                "all": [
+                    {
+                        "field": "intent",
+                        "op": "has",
+                        "value": "damaged_or_wrong",
+                        "min_confidence": 0.3,
+                    }
+                ],
+                "any": [],
+            },  # fmt: skip
+            "actions": [
+                {"type": "set_priority", "priority": "high"},
+                {"type": "add_tags", "tags": ["reklamation"]},
+            ],
+        },
+        {
+            "name": "Social escalation to care",
+            "description": "A DM the social team handed over goes to the care team.",
+            "position": 40,
+            "events": ["ticket.created", "ticket.updated"],
+            "conditions": {
+                "all": [
+                    {"field": "ticket.escalated", "op": "is", "value": True},
+                    {"field": "ticket.team", "op": "absent"},
+                ],
+                "any": [],
+            },
+            "actions": [
+                {"type": "set_team", "team": care_team},
+                {"type": "assign", "to": "round_robin"},
+            ],
+        },
+    ]
+
+
+def install_default_rules(
+    returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM, *, enabled: bool = True
+) -> int:
+    """Create the two teams if missing, the default canned responses, and the default
+    rules a shop does not have yet (by name; edited ones stay). Returns how many rules
+    were added. The caller commits."""
+    for name in (returns_team, care_team):
+        if db.session.scalar(select(Team.id).where(Team.name == name)) is None:
+            db.session.add(Team(name=name))
+    install_default_responses()
+    db.session.flush()
+    have = set(db.session.scalars(select(Rule.name)))
+    added = 0
+    for data in default_rules(returns_team, care_team):
+        if data["name"] in have:
+            continue
+        rule: dict[str, Any] = {**data, "enabled": enabled}
+        save_rule(rule)
+        added += 1
+    return added

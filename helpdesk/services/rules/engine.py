@@ -1,0 +1,284 @@
+"""Running the rules: on ingest, on the ticket events others record, and as a dry run.
+
+Rules run in order inside the caller's transaction, each in its own savepoint: a rule
+that fails is rolled back alone and logged on the ticket ("rule.failed"), and the
+others and the ingest go on. Events written by rules (actor "rule:<id>") never start
+another run, so rules cannot loop through each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from helpdesk.extensions import db
+from helpdesk.models import Event, Rule, Ticket
+from helpdesk.services.events import record_event
+from helpdesk.services.rules import actions as rule_actions
+from helpdesk.services.rules.conditions import cost, describe, holds
+from helpdesk.services.rules.context import RuleContext
+
+log = logging.getLogger(__name__)
+
+#: Recorded event kinds -> the rule events they are. ticket.status_changed is handled apart.
+_TRIGGERS = {
+    "ticket.created": "ticket.created",
+    "message.received": "message.received",
+    "ticket.priority_changed": "ticket.updated",
+    "ticket.assigned": "ticket.updated",
+    "ticket.team_changed": "ticket.updated",
+    "ticket.tag_added": "ticket.updated",
+    "ticket.tag_removed": "ticket.updated",
+    "ticket.escalation_received": "ticket.updated",  # a social DM handed over to care
+    "sla.warning": "sla.warning",
+    "sla.breached": "sla.breached",
+}
+_PENDING = "rules_pending"
+_RUNNING = "rules_running"
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    id: int
+    name: str
+    stop: bool
+    events: frozenset[str]
+    all: tuple[dict, ...]  # cheapest first
+    any: tuple[dict, ...]
+    actions: tuple[dict, ...]
+
+    @property
+    def ref(self) -> rule_actions.RuleRef:
+        return rule_actions.RuleRef(self.id, self.name)
+
+    def matches(self, context: RuleContext) -> bool:
+        if not all(holds(c, context) for c in self.all):
+            return False
+        return not self.any or any(holds(c, context) for c in self.any)
+
+
+_compiled: dict[tuple[int, datetime], CompiledRule] = {}
+_RULES = (
+    select(Rule.id, Rule.name, Rule.stop, Rule.events, Rule.conditions, Rule.actions,
+           Rule.updated_at)
+    .where(Rule.enabled.is_(True))
+    .order_by(Rule.position, Rule.id)
+)  # fmt: skip
+
+
+def enabled_rules() -> list[CompiledRule]:
+    """The enabled rules in order. The table is small and read on every run, so an edit
+    counts at once in every process; parsing is kept per (id, updated_at)."""
+    rules = []
+    for row in db.session.execute(_RULES):
+        key = (row.id, row.updated_at)
+        compiled = _compiled.get(key)
+        if compiled is None:
+            compiled = compile_rule(row.id, row.name, row.stop, row.events, row.conditions,
+                                    row.actions)  # fmt: skip
+            if len(_compiled) > 1000:
+                _compiled.clear()
+            _compiled[key] = compiled
+        rules.append(compiled)
+    return rules
+
+
+def compile_rule(rule_id, name, stop, events, conditions, actions) -> CompiledRule:
+    conditions = conditions or {}
+    return CompiledRule(
+        id=rule_id,
+        name=name,
+        stop=stop,
+        events=frozenset(events or ()),
+        all=tuple(sorted(conditions.get("all", []), key=cost)),
+        any=tuple(sorted(conditions.get("any", []), key=cost)),
+        actions=tuple(actions or ()),
+    )
+
+
+@dataclass
+class RunReport:
+    """Which rules matched, which failed (with the error), which were skipped by a stop."""
+
+    matched: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def run_rules(
+    events: Iterable[str],
+    ticket_id: int,
+    *,
+    message_id: int | None = None,
+    seed: dict[str, Any] | None = None,
+    rules: list[CompiledRule] | None = None,
+) -> RunReport:
+    """Apply the enabled rules listening to any of `events` to the ticket, in order."""
+    happened = frozenset(events)
+    report = RunReport()
+    wanted = [r for r in (enabled_rules() if rules is None else rules) if r.events & happened]
+    if not wanted:
+        return report
+    context = RuleContext(ticket_id, happened, message_id=message_id, seed=seed)
+    session = db.session
+    session.flush()  # the caller's events are collected before ours start
+    session.info[_RUNNING] = session.info.get(_RUNNING, 0) + 1
+    try:
+        for rule in wanted:
+            try:
+                # Conditions only read; the savepoint is paid for by rules that act.
+                if not rule.matches(context):
+                    continue
+                with session.begin_nested():
+                    for action in rule.actions:
+                        rule_actions.ACTIONS[action["type"]](context, action, rule.ref)
+                    session.flush()
+            except Exception as error:  # any failure is the rule's, not ours
+                _failed(context, rule, error, report)
+                continue
+            report.matched.append(rule.name)
+            if rule.stop:
+                break
+    finally:
+        session.info[_RUNNING] -= 1
+    return report
+
+
+def _failed(context: RuleContext, rule: CompiledRule, error: Exception, report) -> None:
+    why = f"{type(error).__name__}: {error}"[:500]
+    log.warning("rule %s (%s) failed on ticket %s: %s", rule.name, rule.id,
+                context.ticket_id, why)  # fmt: skip
+    report.failed.append((rule.name, why))
+    record_event("rule.failed", ticket=db.session.get(Ticket, context.ticket_id),
+                 actor=rule.ref.actor, rule=rule.name, error=why)  # fmt: skip
+
+
+# --- on ingest ---------------------------------------------------------------------------
+
+
+def after_ingest(result, inbound) -> None:
+    """Run the rules for a message ingest has just stored (never for a redelivery).
+
+    Whatever happens in here, the message stays stored: the run has its own savepoint.
+    """
+    if result.duplicate:
+        return
+    rules = enabled_rules()
+    happened = {"message.received", *(["ticket.created"] if result.created_ticket else [])}
+    if not any(r.events & happened for r in rules):
+        return
+    seed = {
+        "channel": inbound.channel,
+        "mailbox": inbound.recipient.lower() if inbound.recipient else None,
+        "message.auto_submitted": bool(inbound.auto_submitted),
+    }
+    try:
+        with db.session.begin_nested():
+            run_rules(happened, result.ticket_id, message_id=result.message_id, seed=seed,
+                      rules=rules)  # fmt: skip
+    except Exception:  # the message must not be lost over a rule
+        log.exception("rules on ticket %s could not run", result.ticket_id)
+
+
+# --- on events others record -------------------------------------------------------------
+
+
+def _rule_event(item: Event) -> str | None:
+    if item.ticket_id is None and item.ticket is None:
+        return None
+    if (item.actor or "").startswith("rule:"):
+        return None
+    if item.kind == "ticket.status_changed":
+        return "ticket.solved" if (item.data or {}).get("new") == "solved" else "ticket.updated"
+    if item.kind.startswith("return."):
+        return "return.transition"
+    return _TRIGGERS.get(item.kind)
+
+
+def _collect(session: Session, flush_context) -> None:
+    """After a flush (ids are known; `session.new` still lists what was inserted)."""
+    if session.info.get(_RUNNING):
+        return  # events written while rules run are the rules' own
+    for item in session.new:
+        if isinstance(item, Event):
+            kind = _rule_event(item)
+            if kind is not None:
+                pending = session.info.setdefault(_PENDING, {})
+                ticket_id = item.ticket_id or item.ticket.id
+                if ticket_id is None:
+                    continue
+                pending.setdefault(ticket_id, set()).add(kind)
+
+
+def _run_pending(session: Session) -> None:
+    """Before a commit, run the rules for the ticket events recorded in the transaction."""
+    if session.info.get(_RUNNING):
+        return
+    for _round in range(3):  # events recorded by the runs themselves are rules' own
+        session.flush()
+        pending = session.info.pop(_PENDING, None)
+        if not pending:
+            return
+        try:
+            rules = enabled_rules()
+        except Exception:  # e.g. a database older than the rules table
+            log.exception("rules could not be read")
+            return
+        for ticket_id, kinds in pending.items():
+            try:
+                with session.begin_nested():
+                    run_rules(kinds, ticket_id, rules=rules)
+            except Exception:  # the caller's change must still commit
+                log.exception("rules on ticket %s could not run", ticket_id)
+
+
+def _forget(session: Session, *args) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def install_listeners() -> None:
+    """Watch the session for ticket events (once per process)."""
+    if not event.contains(Session, "after_flush", _collect):
+        event.listen(Session, "after_flush", _collect)
+        event.listen(Session, "before_commit", _run_pending)
+        event.listen(Session, "after_rollback", _forget)
+
+
+# --- dry run -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DryRunMatch:
+    ticket_id: int
+    subject: str
+    would: list[str]
+
+
+def dry_run(rule: CompiledRule, *, limit: int = 500) -> tuple[int, list[DryRunMatch]]:
+    """Which of the last `limit` tickets `rule` would have matched, and what it would
+    have done to each. Reads only; the savepoint is rolled back all the same."""
+    matches = []
+    ids = db.session.scalars(select(Ticket.id).order_by(Ticket.id.desc()).limit(limit)).all()
+    savepoint = db.session.begin_nested()
+    try:
+        for ticket_id in ids:
+            context = RuleContext(ticket_id, rule.events)
+            try:
+                if not rule.matches(context):
+                    continue
+                would = [rule_actions.describe(context, action) for action in rule.actions]
+            except Exception as error:  # shown, like a failure at run time
+                would = [f"would fail: {type(error).__name__}: {error}"]
+            matches.append(DryRunMatch(ticket_id, context.ticket.subject, would))
+    finally:
+        savepoint.rollback()
+    return len(ids), matches
+
+
+def describe_conditions(rule: CompiledRule) -> list[str]:
+    return [describe(c) for c in rule.all] + [f"any: {describe(c)}" for c in rule.any]

@@ -1,0 +1,94 @@
+"""The shipped default rules through the real ingest: the two stories of issue #10.
+
+"Retoure ist längst da, trotzdem Mahnung" lands with the returns team at high priority,
+the hold checked and set, a filled-in draft waiting, with nobody touching it; "where is
+my order" for a shipped order is answered with its tracking link, and the mail reaches
+a real SMTP server when the outbox is delivered.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.ingest import ingest
+from helpdesk.models import Draft, Event, Message, OutboxItem, Rule, Ticket
+from helpdesk.services.delivery import deliver_due
+from helpdesk.services.rules.defaults import install_default_rules
+from tests.factories import Classified, inbound
+from tests.integration.rules.helpers import returned_order, shipped_order, team_with
+from tests.mail_servers import SmtpRecorder
+
+GERMAN = "Guten Tag, die Retoure ist längst da, trotzdem bekomme ich eine Mahnung!"
+
+
+def test_payment_reminder_for_a_returned_order_goes_to_returns_with_hold_and_draft(app):
+    install_default_rules()
+    team_with("Returns", "jana@shop.example", "omar@shop.example")
+    order, return_ = returned_order()
+    assert not order.invoices[0].on_hold
+
+    result = ingest(
+        inbound(sender="helga.brandt@example.de", text=GERMAN, subject="Mahnung"),
+        classifier=Classified("payment_reminder", "return_status"),
+    )
+    db.session.commit()
+
+    ticket = db.session.get(Ticket, result.ticket_id)
+    assert ticket.team.name == "Returns"
+    assert ticket.priority == "high"
+    assert ticket.assignee is not None and ticket.assignee.email.endswith("@shop.example")
+    db.session.refresh(order.invoices[0])
+    assert order.invoices[0].on_hold and order.invoices[0].hold_source == "return"
+    draft = db.session.scalar(select(Draft).where(Draft.ticket_id == ticket.id))
+    assert draft is not None and draft.response == "reminder-return"
+    assert return_.number in draft.text and "Zahlungserinnerung" in draft.text
+    assert "Helga Brandt" in draft.text
+    # Nothing went to the customer: the draft waits for an agent.
+    assert not db.session.scalars(
+        select(Message).where(Message.ticket_id == ticket.id, Message.direction == "outbound")
+    ).all()
+    rule = db.session.scalar(select(Rule).where(Rule.name.like("Payment reminder%")))
+    kinds = {
+        e.kind
+        for e in db.session.scalars(select(Event).where(Event.actor == f"rule:{rule.id}"))
+    }
+    assert {"ticket.team_changed", "ticket.priority_changed", "dunning.hold",
+            "rule.hold_checked", "draft.prepared", "ticket.assigned"} <= kinds  # fmt: skip
+
+
+def test_where_is_my_order_is_answered_with_tracking_and_the_mail_leaves(app):
+    install_default_rules()
+    shipped_order()
+
+    with SmtpRecorder() as smtp:
+        app.config["SMTP_URL"] = smtp.url()
+        app.config["MAIL_FROM"] = "service@shop.test"
+        try:
+            result = ingest(
+                inbound(sender="sam.taylor@example.com", text="Hi, where is my order?",
+                        subject="My order"),
+                classifier=Classified("order_status", language="en"),
+            )  # fmt: skip
+            db.session.commit()
+            ticket = db.session.get(Ticket, result.ticket_id)
+            answer = db.session.scalar(
+                select(Message).where(
+                    Message.ticket_id == ticket.id, Message.direction == "outbound"
+                )
+            )
+            assert answer is not None and answer.author_kind == "system"
+            assert answer.details["automatic"] == "rule"
+            assert "https://www.dhl.de/track?piececode=JJD000390007788123" in answer.text
+            assert ticket.status == "pending"
+            assert ticket.first_response_at is None  # automatic: not a first response
+            assert db.session.scalar(select(OutboxItem).where(OutboxItem.message_id == answer.id))
+
+            assert deliver_due() == {"sent": 1}
+        finally:
+            app.config["SMTP_URL"] = None
+            app.config["MAIL_FROM"] = None
+        mails = smtp.messages
+    assert len(mails) == 1 and mails[0].rcpt_tos == ("sam.taylor@example.com",)
+    body = mails[0].parsed().get_body(("plain",)).get_content()
+    assert "JJD000390007788123" in body and "https://www.dhl.de/track" in body
