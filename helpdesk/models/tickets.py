@@ -37,7 +37,8 @@ PRIORITIES: tuple[str, ...] = ("low", "normal", "high", "urgent")
 DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "note")
 AUTHOR_KINDS: tuple[str, ...] = ("customer", "agent", "bot", "system")
 INTENT_SOURCES: tuple[str, ...] = ("model", "agent", "rule")
-NOTIFICATION_KINDS: tuple[str, ...] = ("mention",)
+#: "sla": a ticket breached its SLA (to leads); "csat": a low satisfaction rating (to leads).
+NOTIFICATION_KINDS: tuple[str, ...] = ("mention", "sla", "csat")
 #: Statuses of the tickets that are done; the inbox's "solved" view shows both.
 SOLVED_STATUSES: tuple[str, ...] = ("solved", "closed")
 

@@ -15,6 +15,7 @@ from helpdesk.models import TICKET_STATUSES, Attachment, Message, OutboxItem, Ti
 from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
 from helpdesk.services.mailboxes import mailbox_for_address
+from helpdesk.services.ticket_metrics import refresh_ticket
 
 
 def add_reply(
@@ -83,6 +84,7 @@ def add_reply(
         channel=channel,
         author_kind=author_kind,
     )
+    refresh_ticket(ticket)  # KPIs: first response, replies, SLA
     return message
 
 
@@ -119,20 +121,23 @@ def set_status(
     if status == ticket.status:
         return
     at = at or utcnow()
-    record_event(
-        "ticket.status_changed",
-        ticket=ticket,
-        user=user,
-        actor=actor,
-        old=ticket.status,
-        new=status,
-    )
+    with db.session.no_autoflush:  # the change's time, also when an import replays history
+        event = record_event(
+            "ticket.status_changed",
+            ticket=ticket,
+            user=user,
+            actor=actor,
+            old=ticket.status,
+            new=status,
+        )
+        event.created_at = at
     ticket.status = status
     ticket.last_activity_at = max(ticket.last_activity_at, at)
     if status in ("solved", "closed"):
         ticket.solved_at = ticket.solved_at or at
     else:
         ticket.solved_at = None
+    refresh_ticket(ticket)  # KPIs: resolution times, reopens, SLA
 
 
 def _last_inbound(ticket: Ticket, channel: str) -> Message | None:

@@ -23,6 +23,7 @@ from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
 from helpdesk.services.inbox import SOCIAL_CHANNELS
 from helpdesk.services.replies import set_status
+from helpdesk.services.ticket_metrics import refresh_ticket
 
 TAG_LENGTH = TicketTag.name.type.length
 _TAG = re.compile(r"^[\w][\w.-]*$")
@@ -51,6 +52,7 @@ def assign(ticket: Ticket, assignee: User | None, *, user: User | None) -> None:
     )
     ticket.assignee = assignee
     ticket.last_activity_at = utcnow()
+    refresh_ticket(ticket)  # KPIs by agent
 
 
 def set_priority(ticket: Ticket, priority: str, *, user: User | None) -> None:
@@ -62,6 +64,7 @@ def set_priority(ticket: Ticket, priority: str, *, user: User | None) -> None:
         "ticket.priority_changed", ticket=ticket, user=user, old=ticket.priority, new=priority
     )
     ticket.priority = priority
+    refresh_ticket(ticket)  # the SLA policy may differ
 
 
 def set_team(ticket: Ticket, team: Team | None, *, user: User | None) -> None:
@@ -75,6 +78,7 @@ def set_team(ticket: Ticket, team: Team | None, *, user: User | None) -> None:
         new=team.id if team else None,
     )
     ticket.team = team
+    refresh_ticket(ticket)  # the team's business hours and SLA
 
 
 def normalise_tag(name: str) -> str:

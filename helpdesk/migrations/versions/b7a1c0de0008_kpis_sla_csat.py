@@ -5,20 +5,129 @@ Revises: b7a1c0de0007
 Create Date: 2026-12-05 11:30:00
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
-import helpdesk.models.types  # noqa: F401  (custom column types)
+import helpdesk.models.types  # custom column types
 
 revision = "b7a1c0de0008"
 down_revision = "b7a1c0de0007"
 branch_labels = None
 depends_on = None
 
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+UTC = helpdesk.models.types.UTCDateTime
+
 
 def upgrade():
-    pass
+    op.create_table(
+        "business_hours",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("weekly", JSON, nullable=False),
+        sa.Column("holiday_country", sa.String(length=8), nullable=True),
+        sa.Column("holiday_subdivision", sa.String(length=8), nullable=True),
+        sa.Column("closed_days", JSON, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_business_hours_team_id_teams"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_business_hours")),
+        sa.UniqueConstraint("team_id", name=op.f("uq_business_hours_team_id")),
+    )
+    op.create_table(
+        "sla_policies",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=True),
+        sa.Column("priority", sa.String(length=20), nullable=True),
+        sa.Column("intent", sa.String(length=40), nullable=True),
+        sa.Column("first_response_minutes", sa.Integer(), nullable=False),
+        sa.Column("business_hours", sa.Boolean(), nullable=False),
+        sa.Column("warn_before_minutes", sa.Integer(), nullable=False),
+        sa.Column("escalate", sa.Boolean(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTC(), nullable=False),
+        sa.CheckConstraint(
+            "first_response_minutes > 0", name=op.f("ck_sla_policies_first_response_minutes")
+        ),
+        sa.CheckConstraint(
+            "warn_before_minutes >= 0", name=op.f("ck_sla_policies_warn_before_minutes")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sla_policies")),
+    )
+    seconds = [
+        f"{name}{suffix}"
+        for name in ("first_response", "next_reply", "first_resolution", "full_resolution",
+                     "requester_wait", "agent_wait")
+        for suffix in ("_s", "_bh_s")
+    ]  # fmt: skip
+    op.create_table(
+        "ticket_metrics",
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTC(), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("priority", sa.String(length=20), nullable=False),
+        sa.Column("intent", sa.String(length=40), nullable=True),
+        sa.Column("team_id", sa.Integer(), nullable=True),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("clock_started_at", UTC(), nullable=False),
+        sa.Column("first_response_at", UTC(), nullable=True),
+        *(sa.Column(name, sa.Float(), nullable=True) for name in seconds),
+        sa.Column("replies", sa.Integer(), nullable=False),
+        sa.Column("reopens", sa.Integer(), nullable=False),
+        sa.Column("solved_at", UTC(), nullable=True),
+        sa.Column("one_touch", sa.Boolean(), nullable=False),
+        sa.Column("sla_due_at", UTC(), nullable=True),
+        sa.Column("sla_met", sa.Boolean(), nullable=True),
+        sa.Column("sla_warned_at", UTC(), nullable=True),
+        sa.Column("sla_breached_at", UTC(), nullable=True),
+        sa.Column("updated_at", UTC(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"],
+            ["users.id"],
+            name=op.f("fk_ticket_metrics_assignee_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"],
+            ["teams.id"],
+            name=op.f("fk_ticket_metrics_team_id_teams"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_ticket_metrics_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("ticket_id", name=op.f("pk_ticket_metrics")),
+    )
+    with op.batch_alter_table("ticket_metrics", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ticket_metrics_created_channel", ["created_at", "channel"], unique=False
+        )
+
+    # Notifications for leads: an SLA breach, a low satisfaction rating.
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notifications_kind"), type_="check")
+        batch_op.create_check_constraint(
+            op.f("ck_notifications_kind"), "kind IN ('mention', 'sla', 'csat')"
+        )
 
 
 def downgrade():
-    pass
+    op.execute("DELETE FROM notifications WHERE kind <> 'mention'")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_notifications_kind"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_notifications_kind"), "kind IN ('mention')")
+    with op.batch_alter_table("ticket_metrics", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_metrics_created_channel")
+    op.drop_table("ticket_metrics")
+    op.drop_table("sla_policies")
+    op.drop_table("business_hours")
