@@ -6,11 +6,11 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 
 from channel_adapters.base import Identity
 from helpdesk.extensions import db
-from helpdesk.models import Customer, CustomerIdentity, Ticket, User
+from helpdesk.models import Customer, CustomerIdentity, User
 from helpdesk.services.events import record_event
 
 log = logging.getLogger(__name__)
@@ -117,27 +117,47 @@ def add_identity(
 def merge_customers(
     keep: Customer, other: Customer, *, actor: str, user: User | None = None
 ) -> None:
-    """Move `other`'s identities and tickets to `keep`; `other` remains as a pointer."""
-    db.session.flush()
-    db.session.execute(
-        update(CustomerIdentity)
-        .where(CustomerIdentity.customer_id == other.id)
-        .values(customer_id=keep.id)
-    )
-    db.session.execute(
-        update(Ticket).where(Ticket.customer_id == other.id).values(customer_id=keep.id)
-    )
-    other.merged_into_id = keep.id
-    keep.name = keep.name or other.name
-    keep.language = keep.language or other.language
-    db.session.expire(keep, ["identities"])
-    record_event(
-        "customer.merged", customer=keep, user=user, actor=actor, merged_customer_id=other.id
-    )
-    log.debug("merged customer %s into %s", other.id, keep.id)
+    """Move `other`'s identities and tickets to `keep`, recorded so it can be undone."""
+    from helpdesk.services.customer_merge import merge_customers as merge
+
+    merge(keep, other, actor=actor, user=user)
 
 
 def _surviving(customer: Customer) -> Customer:
     while customer.merged_into_id is not None:
         customer = db.session.get(Customer, customer.merged_into_id)
     return customer
+
+
+def customer_tickets(customer: Customer) -> list:
+    """All of the customer's tickets, the latest activity first."""
+    from helpdesk.models import Ticket
+
+    return list(
+        db.session.scalars(
+            select(Ticket)
+            .where(Ticket.customer_id == customer.id)
+            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+        )
+    )
+
+
+def customer_timeline(customer: Customer, tickets: Sequence, *, limit: int = 200) -> list:
+    """The customer's messages on every channel and ticket in one list, the newest first
+    (internal notes aside: they belong to their ticket's page)."""
+    from sqlalchemy.orm import selectinload
+
+    from helpdesk.models import Message
+
+    ids = [t.id for t in tickets]
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.ticket_id.in_(ids), Message.direction != "note")
+            .options(selectinload(Message.author), selectinload(Message.ticket))
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+    )
