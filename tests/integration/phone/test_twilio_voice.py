@@ -104,9 +104,8 @@ def test_a_missed_call_opens_a_ticket_to_call_back(client):
 
 
 def test_a_known_number_finds_the_customer_also_on_whatsapp(client):
-    from tests.factories import inbound
-
     from helpdesk.ingest import ingest
+    from tests.factories import inbound
 
     first = ingest(
         inbound("whatsapp", "491711234567", "Hallo, ich rufe gleich an", display_name="Jana")
@@ -141,7 +140,8 @@ def test_the_transcription_is_added_to_the_call_once(client):
         "RecordingSid": "RE1",
         "TranscriptionSid": "TR1",
         "TranscriptionStatus": "completed",
-        "TranscriptionText": "Hallo, hier Jana Krüger, bitte rufen Sie mich wegen der Retoure zurück.",
+        "TranscriptionText": "Hallo, hier Jana Krüger, bitte rufen Sie mich wegen der "
+        "Retoure zurück.",
         "TranscriptionType": "fast",
         "url": "https://api.twilio.com/2010-04-01/Accounts/AC/Transcriptions/TR1",
     }
