@@ -4,6 +4,11 @@ A row is picked when its time has come; on PostgreSQL `SKIP LOCKED` lets a
 second worker pass over rows the first is sending. Success, each failure and
 the final give-up are written on the message (its `details["delivery"]`, shown
 on the ticket) and as events.
+
+Each channel's way of sending is one entry in `SENDERS`: a function of no arguments
+that returns a `Channel` (how to build the outgoing message from the stored one, and
+how to send it) or None when the channel is not configured; its replies then wait in
+the outbox. To add a channel, add one entry.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from channel_adapters.base import (
 from helpdesk.extensions import db
 from helpdesk.models import Message, OutboxItem, Ticket
 from helpdesk.models.types import utcnow
+from helpdesk.services import social_send
 from helpdesk.services.events import record_event
 from helpdesk.services.mailboxes import mailbox_for_address
 from helpdesk.services.threading import TICKET_TOKEN, ticket_token
@@ -44,8 +50,8 @@ RETRY_DELAYS = (
     timedelta(hours=6),
 )
 
-#: Channels the worker can send on. Messages on others wait in the outbox until an
-#: adapter for them can send.
+#: Channels automatic notifications (return updates) may use. Not the social ones: their
+#: platforms refuse messages outside the 24-hour window after the customer's last message.
 OUTBOUND_CHANNELS: frozenset[str] = frozenset({"email"})
 
 #: While a message is out on the network, no other worker takes it; after this it is due again.
@@ -58,6 +64,9 @@ class Channel:
 
     prepare: Callable[[Message], OutboundMessage]
     transmit: Callable[[OutboundMessage], str]
+    #: The answer of `transmit` is the platform's id for the message (a Messenger mid, a
+    #: wamid): it becomes the message's external id, so echoes and receipts find it.
+    platform_id: bool = False
 
 
 def deliver_due(*, now: datetime | None = None, limit: int = 100) -> Counter:
@@ -94,10 +103,28 @@ def deliver_due(*, now: datetime | None = None, limit: int = 100) -> Counter:
 
 
 def _channels() -> dict[str, Channel]:
-    channels: dict[str, Channel] = {}
-    if current_app.config.get("SMTP_URL"):
-        channels["email"] = Channel(prepare=email_for, transmit=_send_by_smtp)
-    return channels
+    """The channels that can send now, by name."""
+    channels = {name: factory() for name, factory in SENDERS.items()}
+    return {name: channel for name, channel in channels.items() if channel is not None}
+
+
+def _email_channel() -> Channel | None:
+    if not current_app.config.get("SMTP_URL"):
+        return None
+    return Channel(prepare=email_for, transmit=_send_by_smtp)
+
+
+def _social_channel(name: str) -> Callable[[], Channel | None]:
+    def factory() -> Channel | None:
+        if social_send.adapter_config(name) is None:
+            return None
+        return Channel(
+            prepare=social_send.outbound_for,
+            transmit=lambda outbound: social_send.transmit(name, outbound),
+            platform_id=True,
+        )
+
+    return factory
 
 
 def _deliver(item: OutboxItem, channel: Channel, now: datetime) -> str:
@@ -105,7 +132,7 @@ def _deliver(item: OutboxItem, channel: Channel, now: datetime) -> str:
     item.next_attempt_at = now + SEND_LEASE
     try:
         outbound = channel.prepare(item.message)
-    except ConfigError as error:
+    except (ConfigError, SendError) as error:  # e.g. no address, or the window has closed
         return _failed(item, item.message, str(error), retryable=False, now=now)
     item_id = item.id
     db.session.commit()  # the claim; nothing stays open while the network is slow
@@ -121,7 +148,11 @@ def _deliver(item: OutboxItem, channel: Channel, now: datetime) -> str:
     item.status = "sent"
     item.sent_at = now
     item.last_error = None
-    message.details = {**message.details, "delivery": {"status": "sent", "response": response}}
+    delivery = {"status": "sent", "response": response}
+    if channel.platform_id and response:
+        delivery["our_id"] = message.external_id
+        message.external_id = response
+    message.details = {**message.details, "delivery": delivery}
     record_event(
         "message.delivered",
         ticket=message.ticket,
@@ -218,3 +249,11 @@ def reply_subject(ticket: Ticket) -> str:
     if not TICKET_TOKEN.search(subject):
         subject = f"{subject} {token}"
     return f"Re: {subject}"
+
+
+#: How each channel sends: name -> a function returning its `Channel`, or None while it
+#: is not configured. One entry per channel.
+SENDERS: dict[str, Callable[[], Channel | None]] = {
+    "email": _email_channel,
+    **{name: _social_channel(name) for name in social_send.SOCIAL_SEND_CHANNELS},
+}

@@ -1,0 +1,112 @@
+"""The receiving flow the social webhooks share (meta.py, whatsapp.py, x.py).
+
+Each check before the next:
+
+1. the secret is not configured: 503, naming the variable;
+2. the body is larger than HELPDESK_SOCIAL_WEBHOOK_MAX_BYTES: 413, nothing read or stored;
+3. the signature does not sign the raw body: 401 (missing) or 403 (wrong), nothing stored;
+4. the body is not JSON, or not in the platform's shape: 400 with the reason, the bytes
+   kept in the quarantine;
+5. the same body again: 200 "duplicate", nothing changes;
+6. messages go through `ingest` (idempotent on the platform's message id), echoes and
+   receipts are applied, unknown events are logged and acknowledged; the delivery is
+   recorded and committed, and only then answered 200.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from flask import current_app, jsonify, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from channel_adapters.base import ParseError
+from channel_adapters.social.common import BadJSON, SocialDelivery
+from helpdesk.extensions import db
+from helpdesk.models import InboundDelivery
+from helpdesk.services.mail_intake import quarantine
+from helpdesk.services.social_intake import store_delivery
+from helpdesk.webhooks import json_error, record_delivery
+
+#: A second attempt when a concurrent copy of the same delivery committed first.
+ATTEMPTS = 2
+#: Larger bodies are refused (HELPDESK_SOCIAL_WEBHOOK_MAX_BYTES); Meta's are a few kB.
+DEFAULT_MAX_BYTES = 1024 * 1024
+
+
+class Refusal(Exception):
+    """A request answered with an error before anything is stored."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+    def response(self):
+        return json_error(self.status, self.code, str(self))
+
+
+def require_secret(key: str, variable: str, what: str) -> str:
+    secret = current_app.config.get(key)
+    if not secret:
+        raise Refusal(503, "not_configured",
+                      f"{what} webhooks are switched off: set {variable}")  # fmt: skip
+    return secret
+
+
+def read_body() -> bytes:
+    """The raw body, or 413 when it is larger than the limit (checked while reading, so
+    a body without Content-Length cannot get past it either)."""
+    limit = int(current_app.config.get("SOCIAL_WEBHOOK_MAX_BYTES") or DEFAULT_MAX_BYTES)
+    if request.content_length is not None and request.content_length > limit:
+        raise Refusal(413, "too_large", f"the body is larger than {limit} bytes")
+    request.max_content_length = limit
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise Refusal(413, "too_large", f"the body is larger than {limit} bytes") from None
+
+
+def check_signature(matches: bool, header: str, given: str | None) -> None:
+    if not given:
+        raise Refusal(401, "missing_signature", f"{header} is required")
+    if not matches:
+        raise Refusal(403, "bad_signature", f"{header} does not sign this body")
+
+
+def receive(source: str, raw: bytes, parse: Callable[[bytes], SocialDelivery]):
+    """Parse, store and acknowledge a verified body (steps 4-6 above)."""
+    delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    try:
+        delivery = parse(raw)
+    except (ParseError, ValueError) as error:
+        code = "bad_json" if isinstance(error, BadJSON) else "invalid"
+        reason = str(error) if isinstance(error, ParseError) else f"unusable data: {error}"
+        quarantine(source, raw, reason=reason, source=f"{source} webhook",
+                   content_type="application/json")  # fmt: skip
+        db.session.commit()
+        return json_error(400, code, reason)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            if _seen(source, delivery_id):
+                return jsonify(status="duplicate", delivery_id=delivery_id), 200
+            outcome = store_delivery(delivery)
+            return record_delivery(source, delivery_id, delivery.topic, outcome, raw)
+        except IntegrityError:
+            db.session.rollback()
+            if attempt == ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _seen(source: str, delivery_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(InboundDelivery.id).where(
+                InboundDelivery.source == source, InboundDelivery.delivery_id == delivery_id
+            )
+        )
+        is not None
+    )
