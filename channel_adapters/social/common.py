@@ -5,11 +5,12 @@ window, and one JSON POST to a send API with its errors translated.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,6 +145,23 @@ class DeliveryBuilder:
             tuple(self.skipped),
             self.topic,
         )
+
+
+def translated(parse: Callable[[bytes], SocialDelivery]) -> Callable[[bytes], SocialDelivery]:
+    """Any surprise deep inside a body the platform never documented (a number where an
+    object belongs) becomes a `ParseError` naming it, so the caller quarantines the body
+    instead of failing with a server error the platform would retry for days."""
+
+    @functools.wraps(parse)
+    def wrapper(raw: bytes) -> SocialDelivery:
+        try:
+            return parse(raw)
+        except ParseError:
+            raise
+        except (TypeError, AttributeError, KeyError, ValueError, OverflowError) as error:
+            raise ParseError(f"a value has an unexpected type or form: {error}") from error
+
+    return wrapper
 
 
 class BadJSON(ParseError):

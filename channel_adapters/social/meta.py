@@ -51,6 +51,7 @@ from channel_adapters.social.common import (
     load_object,
     post_json,
     required_text,
+    translated,
 )
 
 OBJECTS = {"page": "messenger", "instagram": "instagram"}
@@ -76,11 +77,12 @@ IGNORED_EVENTS = {
 _ENVELOPE = ("sender", "recipient", "timestamp")
 
 
+@translated
 def parse_meta(raw: bytes) -> SocialDelivery:
     """Everything a Messenger or Instagram webhook body says; `ParseError` if unreadable."""
     body = load_object(raw)
     kind = body.get("object")
-    if kind not in OBJECTS:
+    if not isinstance(kind, str) or kind not in OBJECTS:
         raise ParseError(f'"object" must be "page" or "instagram", not {kind!r}')
     channel = OBJECTS[kind]
     found = DeliveryBuilder(topic=kind)

@@ -54,6 +54,7 @@ from channel_adapters.social.common import (
     load_object,
     post_json,
     required_text,
+    translated,
 )
 from channel_adapters.social.meta import DEFAULT_API_BASE, DEFAULT_GRAPH_VERSION
 
@@ -71,6 +72,7 @@ RECEIPT_STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read",
                     "played": "read", "failed": "failed"}  # fmt: skip
 
 
+@translated
 def parse_whatsapp(raw: bytes) -> SocialDelivery:
     """Everything a WhatsApp Cloud API webhook body says; `ParseError` if unreadable."""
     body = load_object(raw)
@@ -174,7 +176,8 @@ def _text_of(message: dict, where: str) -> tuple[str, dict[str, Any]]:
         people = []
         for contact in as_list(message.get("contacts"), f"{where}.contacts"):
             contact = contact if isinstance(contact, dict) else {}
-            name = (contact.get("name") or {}).get("formatted_name") or "?"
+            name = as_dict(contact.get("name"), f"{where}.contacts.name").get("formatted_name")
+            name = name or "?"
             phones = ", ".join(str(p.get("phone")) for p in contact.get("phones") or []
                                if isinstance(p, dict))  # fmt: skip
             people.append(f"[contact] {name} {phones}".rstrip())

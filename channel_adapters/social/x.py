@@ -45,6 +45,7 @@ from channel_adapters.social.common import (
     load_object,
     post_json,
     required_text,
+    translated,
     x_signature,
 )
 
@@ -60,6 +61,7 @@ def crc_response(consumer_secret: str, crc_token: str) -> dict[str, str]:
     return {"response_token": x_signature(consumer_secret, crc_token.encode())}
 
 
+@translated
 def parse_x(raw: bytes) -> SocialDelivery:
     """Everything an Account Activity webhook body says; `ParseError` if unreadable."""
     body = load_object(raw)
