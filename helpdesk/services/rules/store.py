@@ -49,10 +49,10 @@ def save_rule(data: Any, *, user: User | None = None, rule: Rule | None = None) 
     if clash is not None and clash is not rule:
         raise RuleInvalid([f"name: a rule called {values['name']!r} exists already"])
     if rule is None:
+        if "position" not in data:  # new rules go last
+            values["position"] = (db.session.scalar(select(func.max(Rule.position))) or 0) + 10
         rule = Rule()
         db.session.add(rule)
-        if "position" not in data:
-            values["position"] = (db.session.scalar(select(func.max(Rule.position))) or 0) + 10
     for key, value in values.items():
         setattr(rule, key, value)
     rule.updated_by_id = user.id if user else None

@@ -50,8 +50,7 @@ def test_payment_reminder_for_a_returned_order_goes_to_returns_with_hold_and_dra
     ).all()
     rule = db.session.scalar(select(Rule).where(Rule.name.like("Payment reminder%")))
     kinds = {
-        e.kind
-        for e in db.session.scalars(select(Event).where(Event.actor == f"rule:{rule.id}"))
+        e.kind for e in db.session.scalars(select(Event).where(Event.actor == f"rule:{rule.id}"))
     }
     assert {"ticket.team_changed", "ticket.priority_changed", "dunning.hold",
             "rule.hold_checked", "draft.prepared", "ticket.assigned"} <= kinds  # fmt: skip
