@@ -143,6 +143,7 @@ def json_body() -> dict[str, Any]:
 from helpdesk.api import (  # noqa: E402,F401
     commerce_docs,
     customers,
+    kpis,
     messages,
     orders,
     responses,

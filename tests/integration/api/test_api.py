@@ -182,3 +182,13 @@ def test_errors_have_one_shape(client, store):
     ):
         assert set(response.json) == {"error"}
         assert set(response.json["error"]) == {"code", "message"}
+
+
+def test_kpis_for_leads_not_agents(client, store):
+    lead = client.get("/api/v1/kpis?group_by=channel", headers=bearer(token_for("lead")))
+    assert lead.status_code == 200, lead.json
+    assert lead.json["total"]["tickets"] >= 0 and lead.json["group_by"] == "channel"
+    agent = client.get("/api/v1/kpis", headers=bearer(token_for("agent")))
+    assert agent.status_code == 403
+    bad = client.get("/api/v1/kpis?start=2026-13-01", headers=bearer(token_for("admin")))
+    assert bad.status_code == 422 and "start" in bad.json["error"]["message"]
