@@ -15,7 +15,7 @@ and only for a social message that opens a new ticket).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ from helpdesk.models.types import utcnow
 from helpdesk.services import ticket_actions
 from helpdesk.services.events import record_event
 from helpdesk.services.inbox import SOCIAL_CHANNELS, may_see
-from helpdesk.services.replies import add_note
+from helpdesk.services.replies import add_note, set_status
 
 CARE_TICKET_LIMIT = 10
 
@@ -96,9 +96,14 @@ def escalate(ticket: Ticket, user: User, wanted: Escalation) -> Ticket:
     if ticket.merged_into_id is not None:
         raise InvalidInput(_("This ticket is merged into #%(number)s; answer there.",
                              number=ticket.merged_into_id))  # fmt: skip
-    if ticket.escalated_to_id is not None:
-        raise InvalidInput(_("This ticket is escalated to #%(number)s already.",
-                             number=ticket.escalated_to_id))  # fmt: skip
+    linked = db.session.get(Ticket, ticket.escalated_to_id) if ticket.escalated_to_id else None
+    if linked is not None:
+        # Linked before (on ingest, or escalated earlier): hand over to that ticket again,
+        # with this note, priority and team; never to a second one.
+        if wanted.target is not None and wanted.target.id != linked.id:
+            raise InvalidInput(_("This ticket is escalated to #%(number)s already.",
+                                 number=linked.number))  # fmt: skip
+        wanted = replace(wanted, target=linked)
     if not wanted.note.strip():
         raise InvalidInput(_("Tell care what the customer needs: the note is empty."))
     if wanted.priority not in PRIORITIES:
@@ -107,8 +112,12 @@ def escalate(ticket: Ticket, user: User, wanted: Escalation) -> Ticket:
     if care is not None:
         if care.id == ticket.id or care.customer_id != ticket.customer_id:
             raise InvalidInput(_("Choose one of this customer's other tickets."))
-        if care.merged_into_id is not None or care.status not in UNSOLVED_STATUSES:
+        if care.merged_into_id is not None:
             raise InvalidInput(_("Ticket #%(number)s is not open.", number=care.number))
+        if care.status not in UNSOLVED_STATUSES:
+            if care.id != ticket.escalated_to_id:
+                raise InvalidInput(_("Ticket #%(number)s is not open.", number=care.number))
+            set_status(care, "open", user=user)  # care solved it, but the customer is back
     else:
         care = Ticket(
             subject=ticket.subject,
@@ -128,10 +137,12 @@ def escalate(ticket: Ticket, user: User, wanted: Escalation) -> Ticket:
     ticket_actions.set_priority(care, wanted.priority, user=user)
     if wanted.team is not None:
         ticket_actions.set_team(care, wanted.team, user=user)
+    again = ticket.escalated_to_id == care.id
     ticket.escalated_to_id = care.id
     care.last_activity_at = utcnow()
     add_note(care, user, wanted.note.strip())
-    record_event("ticket.escalated", ticket=ticket, user=user, to=care.id)
+    record_event("ticket.escalated", ticket=ticket, user=user, to=care.id,
+                 priority=wanted.priority, **({"again": True} if again else {}))  # fmt: skip
     record_event("ticket.escalation_received", ticket=care, user=user, source=ticket.id)
     return care
 

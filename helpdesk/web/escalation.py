@@ -63,6 +63,8 @@ def _team(raw: str) -> Team | None:
 def _target(ticket: Ticket, raw: str) -> Ticket | None:
     if raw in ("", "new"):
         return None
+    if ticket.escalated_to_id is not None and raw == str(ticket.escalated_to_id):
+        return db.session.get(Ticket, ticket.escalated_to_id)
     chosen = next((t for t in escalation.care_candidates(ticket) if str(t.id) == raw), None)
     if chosen is None:
         raise InvalidInput(_("Choose one of this customer's other tickets."))
@@ -77,12 +79,14 @@ def handover_for(ticket: Ticket) -> escalation.Handover:
 @bp.app_template_global()
 def escalation_form_for(ticket: Ticket) -> dict | None:
     """What the escalate form offers on `ticket`, or None when it has no such form."""
-    if not escalation.is_social(ticket) or ticket.escalated_to_id is not None:
+    if not escalation.is_social(ticket) or ticket.merged_into_id is not None:
         return None
-    if ticket.merged_into_id is not None or not current_user.has_role(*ESCALATING_ROLES):
+    if not current_user.has_role(*ESCALATING_ROLES):
         return None
+    linked = db.session.get(Ticket, ticket.escalated_to_id) if ticket.escalated_to_id else None
     return {
-        "candidates": escalation.care_candidates(ticket),
+        "linked": linked,
+        "candidates": [linked] if linked else escalation.care_candidates(ticket),
         "priorities": PRIORITIES,
         "teams": db.session.scalars(select(Team).order_by(Team.name)).all(),
     }
