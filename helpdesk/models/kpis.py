@@ -111,3 +111,40 @@ class TicketMetrics(db.Model):
     sla_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sla_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SpikeSettings(db.Model):
+    """How the worker recognises a volume spike and what it does then (one row, id 1):
+    a spike is an hour with at least `factor` times the usual new tickets for that weekday
+    and hour, and at least `min_tickets`. With `auto_acknowledge` every new ticket during a
+    spike gets an automatic answer with the expected response time, in the customer's
+    language; leads edit the texts ({minutes} and {hours} are replaced)."""
+
+    __tablename__ = "spike_settings"
+    __table_args__ = (
+        CheckConstraint("factor >= 1", name="factor"),
+        CheckConstraint("min_tickets >= 1", name="min_tickets"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    factor: Mapped[float] = mapped_column(Float, default=2.0)
+    min_tickets: Mapped[int] = mapped_column(Integer, default=10)
+    auto_acknowledge: Mapped[bool] = mapped_column(Boolean, default=False)
+    text_de: Mapped[str] = mapped_column(String(1000))
+    text_en: Mapped[str] = mapped_column(String(1000))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VolumeSpike(db.Model):
+    """An hour in which more customers wrote than usual; open until volume is normal."""
+
+    __tablename__ = "volume_spikes"
+    __table_args__ = (Index("ix_volume_spikes_started_at", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tickets: Mapped[int] = mapped_column(Integer)  # new tickets in the hour that raised it
+    usual: Mapped[float] = mapped_column(Float)  # the usual count for that weekday and hour
+    expected_minutes: Mapped[int | None] = mapped_column(Integer)
+    acknowledged: Mapped[int] = mapped_column(Integer, default=0)  # automatic answers sent

@@ -105,11 +105,13 @@ def parse_weekly(weekly: Mapping) -> dict[int, tuple[tuple[time, time], ...]]:
     """{"0": [["08:00", "18:00"]]} -> {0: ((08:00, 18:00),)}, checked."""
     parsed: dict[int, tuple[tuple[time, time], ...]] = {}
     for key, spans in weekly.items():
-        day = int(key)
-        if not 0 <= day <= 6:
+        if not str(key).isdigit() or not 0 <= int(key) <= 6:
             raise InvalidInput(f"weekday {key!r} is not 0 (Monday) to 6 (Sunday)")
+        day = int(key)
         intervals = []
-        for span in spans:
+        for span in spans if isinstance(spans, list) else [spans]:
+            if not isinstance(span, list | tuple) or len(span) != 2:
+                raise InvalidInput(f'opening hours {span!r} are not a pair like ["08:00", "18:00"]')
             opens, closes = (_parse_time(value) for value in span)
             if closes <= opens:
                 raise InvalidInput(f"opening hours {span[0]}-{span[1]} end before they start")
@@ -120,7 +122,7 @@ def parse_weekly(weekly: Mapping) -> dict[int, tuple[tuple[time, time], ...]]:
 
 def _parse_time(value: str) -> time:
     try:
-        return time.fromisoformat(value)
+        return time.fromisoformat(str(value))
     except (TypeError, ValueError) as error:
         raise InvalidInput(f"{value!r} is not a time like 08:00") from error
 

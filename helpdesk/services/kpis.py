@@ -140,8 +140,7 @@ def report(
     if (end - start).days >= MAX_DAYS:
         raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
     zone = calendar_for(None).zone
-    since = datetime.combine(start, time.min, zone).astimezone(UTC)
-    until = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    since, until = period_bounds(start, end)
     in_period = and_(TicketMetrics.created_at >= since, TicketMetrics.created_at < until)
     source = (
         _PostgresSource(zone) if db.engine.dialect.name == "postgresql" else _PythonSource(zone)
@@ -163,6 +162,14 @@ def report(
         heatmap=source.heatmap(in_period),
         return_reasons=return_reasons(start, end, by="week"),
     )
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The UTC instants where the local days `start` to `end` (inclusive) begin and end."""
+    zone = calendar_for(None).zone
+    since = datetime.combine(start, time.min, zone).astimezone(UTC)
+    until = datetime.combine(end + timedelta(days=1), time.min, zone).astimezone(UTC)
+    return since, until
 
 
 def _backlog(until: datetime) -> int:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from helpdesk.errors import InvalidInput
+from helpdesk.extensions import db
 from helpdesk.models.types import utcnow
-from helpdesk.services import kpis
+from helpdesk.services import csat, kpis, spikes
 from helpdesk.services.kpi_charts import heat_cells, trend_chart
 from helpdesk.web.auth import roles_required
 
@@ -50,9 +53,17 @@ GROUP_LABELS = {
 def dashboard():
     start, end, group_by = _period()
     result = kpis.report(start, end, group_by=group_by)
+    since, until = kpis.period_bounds(start, end)
+    csat_by = group_by if group_by in csat.CSAT_GROUPS else "channel"
+    csat_rows, csat_total = csat.results(since, until, csat_by)
     return render_template(
         "kpis.html",
         report=result,
+        spikes=spikes.spikes_between(since, until),
+        csat_by=csat_by,
+        csat_rows=csat_rows,
+        csat_total=csat_total,
+        comments=csat.recent_comments(since, until),
         group_by=group_by,
         groups=GROUP_LABELS,
         definitions=DEFINITIONS,
@@ -108,3 +119,35 @@ def kpi_duration(seconds: float | None) -> str:
 @bp.app_template_filter("kpi_share")
 def kpi_share(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
+
+
+@bp.get("/kpis/spikes")
+@roles_required("lead")
+def spike_settings():
+    return render_template(
+        "kpis_spikes.html",
+        settings=spikes.settings(),
+        recent=spikes.recent_spikes(utcnow() - timedelta(days=30)),
+    )
+
+
+@bp.post("/kpis/spikes")
+@roles_required("lead")
+def save_spike_settings():
+    form = request.form
+    try:
+        spikes.save_settings(
+            factor=form.get("factor"),
+            min_tickets=form.get("min_tickets"),
+            auto_acknowledge=bool(form.get("auto_acknowledge")),
+            text_de=form.get("text_de", ""),
+            text_en=form.get("text_en", ""),
+            user=current_user,
+        )
+    except InvalidInput as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return render_template("kpis_spikes.html", settings=form, recent=[]), 422
+    db.session.commit()
+    flash(_("The spike settings are saved."), "info")
+    return redirect(url_for("kpis.spike_settings"))

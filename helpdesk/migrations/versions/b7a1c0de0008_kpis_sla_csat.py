@@ -113,6 +113,140 @@ def upgrade():
             "ix_ticket_metrics_created_channel", ["created_at", "channel"], unique=False
         )
 
+    op.create_table(
+        "spike_settings",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("factor", sa.Float(), nullable=False),
+        sa.Column("min_tickets", sa.Integer(), nullable=False),
+        sa.Column("auto_acknowledge", sa.Boolean(), nullable=False),
+        sa.Column("text_de", sa.String(length=1000), nullable=False),
+        sa.Column("text_en", sa.String(length=1000), nullable=False),
+        sa.Column("updated_at", UTC(), nullable=False),
+        sa.CheckConstraint("factor >= 1", name=op.f("ck_spike_settings_factor")),
+        sa.CheckConstraint("min_tickets >= 1", name=op.f("ck_spike_settings_min_tickets")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_spike_settings")),
+    )
+    op.create_table(
+        "volume_spikes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("started_at", UTC(), nullable=False),
+        sa.Column("ended_at", UTC(), nullable=True),
+        sa.Column("tickets", sa.Integer(), nullable=False),
+        sa.Column("usual", sa.Float(), nullable=False),
+        sa.Column("expected_minutes", sa.Integer(), nullable=True),
+        sa.Column("acknowledged", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_volume_spikes")),
+    )
+    with op.batch_alter_table("volume_spikes", schema=None) as batch_op:
+        batch_op.create_index("ix_volume_spikes_started_at", ["started_at"], unique=False)
+
+    op.create_table(
+        "csat_surveys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("intent", sa.String(length=40), nullable=True),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("sent_at", UTC(), nullable=False),
+        sa.Column("rating", sa.Integer(), nullable=True),
+        sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("answered_at", UTC(), nullable=True),
+        sa.CheckConstraint(
+            "rating IS NULL OR (rating >= 1 AND rating <= 5)", name=op.f("ck_csat_surveys_rating")
+        ),
+        sa.ForeignKeyConstraint(
+            ["agent_id"],
+            ["users.id"],
+            name=op.f("fk_csat_surveys_agent_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_csat_surveys_customer_id_customers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_csat_surveys_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_csat_surveys")),
+        sa.UniqueConstraint("ticket_id", name=op.f("uq_csat_surveys_ticket_id")),
+    )
+    with op.batch_alter_table("csat_surveys", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_csat_surveys_customer_sent", ["customer_id", "sent_at"], unique=False
+        )
+        batch_op.create_index("ix_csat_surveys_answered_at", ["answered_at"], unique=False)
+
+    op.create_table(
+        "wall_entries",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("author_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", UTC(), nullable=False),
+        sa.CheckConstraint("kind IN ('pain', 'idea')", name=op.f("ck_wall_entries_kind")),
+        sa.CheckConstraint(
+            "status IN ('new', 'planned', 'done')", name=op.f("ck_wall_entries_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"],
+            ["users.id"],
+            name=op.f("fk_wall_entries_author_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_wall_entries")),
+    )
+    op.create_table(
+        "wall_tickets",
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("ticket_id", sa.Integer(), nullable=False),
+        sa.Column("pinned_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", UTC(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["wall_entries.id"],
+            name=op.f("fk_wall_tickets_entry_id_wall_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["pinned_by_id"],
+            ["users.id"],
+            name=op.f("fk_wall_tickets_pinned_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ticket_id"],
+            ["tickets.id"],
+            name=op.f("fk_wall_tickets_ticket_id_tickets"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("entry_id", "ticket_id", name=op.f("pk_wall_tickets")),
+    )
+    op.create_table(
+        "wall_votes",
+        sa.Column("entry_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTC(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["entry_id"],
+            ["wall_entries.id"],
+            name=op.f("fk_wall_votes_entry_id_wall_entries"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_wall_votes_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("entry_id", "user_id", name=op.f("pk_wall_votes")),
+    )
+
     # Notifications for leads: an SLA breach, a low satisfaction rating.
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_notifications_kind"), type_="check")
@@ -126,6 +260,17 @@ def downgrade():
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_notifications_kind"), type_="check")
         batch_op.create_check_constraint(op.f("ck_notifications_kind"), "kind IN ('mention')")
+    op.drop_table("wall_votes")
+    op.drop_table("wall_tickets")
+    op.drop_table("wall_entries")
+    with op.batch_alter_table("csat_surveys", schema=None) as batch_op:
+        batch_op.drop_index("ix_csat_surveys_answered_at")
+        batch_op.drop_index("ix_csat_surveys_customer_sent")
+    op.drop_table("csat_surveys")
+    with op.batch_alter_table("volume_spikes", schema=None) as batch_op:
+        batch_op.drop_index("ix_volume_spikes_started_at")
+    op.drop_table("volume_spikes")
+    op.drop_table("spike_settings")
     with op.batch_alter_table("ticket_metrics", schema=None) as batch_op:
         batch_op.drop_index("ix_ticket_metrics_created_channel")
     op.drop_table("ticket_metrics")
