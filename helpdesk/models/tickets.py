@@ -191,6 +191,9 @@ class Message(db.Model):
         CheckConstraint(one_of("direction", DIRECTIONS), name="direction"),
         CheckConstraint(one_of("author_kind", AUTHOR_KINDS), name="author_kind"),
         Index("ix_messages_channel_thread_key", "channel", "thread_key"),
+        # Social read receipts and the messaging window look up messages by the customer's
+        # platform id (services/social_intake.py, social_send.py).
+        Index("ix_messages_channel_counterpart", "channel", "counterpart"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

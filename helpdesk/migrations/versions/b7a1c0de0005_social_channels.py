@@ -6,7 +6,7 @@ Create Date: 2026-12-05 11:30:00
 """
 
 import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+from alembic import op
 
 import helpdesk.models.types  # noqa: F401  (custom column types)
 
@@ -17,8 +17,12 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # Read receipts with a watermark (Messenger) and the 24-hour window look messages up
+    # by channel and the customer's platform id.
+    op.create_index(
+        "ix_messages_channel_counterpart", "messages", ["channel", "counterpart"], unique=False
+    )
 
 
 def downgrade():
-    pass
+    op.drop_index("ix_messages_channel_counterpart", table_name="messages")
