@@ -50,10 +50,24 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_FROM": None,
     "IMAP_CA_FILE": None,
     "SMTP_CA_FILE": None,
+    # Social DMs (channel_adapters/social). Secrets and tokens only from the environment:
+    # HELPDESK_META_APP_SECRET, _META_VERIFY_TOKEN, _META_PAGE_ACCESS_TOKEN,
+    # _INSTAGRAM_ACCESS_TOKEN (default: the page token), _WHATSAPP_APP_SECRET (default: the
+    # Meta app secret), _WHATSAPP_VERIFY_TOKEN, _WHATSAPP_ACCESS_TOKEN, _X_CONSUMER_SECRET,
+    # _X_ACCESS_TOKEN. A channel without its token receives but does not send.
+    "META_API_BASE": "https://graph.facebook.com",
+    "META_GRAPH_VERSION": "v21.0",
+    # Whether Meta granted the app the HUMAN_AGENT tag (replies up to 7 days, not 24 hours).
+    "META_HUMAN_AGENT_TAG": True,
+    "WHATSAPP_API_BASE": None,  # default: META_API_BASE
+    "WHATSAPP_PHONE_NUMBER_ID": None,
+    "X_API_BASE": "https://api.x.com",
+    # Larger webhook bodies are refused with 413 (Meta's batches are a few kB).
+    "SOCIAL_WEBHOOK_MAX_BYTES": 1024 * 1024,
 }
 
 # Environment variables whose value is not a plain string.
-_BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE"}
+_BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE", "META_HUMAN_AGENT_TAG"}
 _INTEGER = {
     "INBOX_PAGE_SIZE",
     "ATTACHMENT_MAX_BYTES",
@@ -62,6 +76,7 @@ _INTEGER = {
     "ACKNOWLEDGEMENTS_PER_HOUR",
     "CLASSIFIER_RETRAIN_HOURS",
     "WORKER_LOCK_SECONDS",
+    "SOCIAL_WEBHOOK_MAX_BYTES",
 }
 
 

@@ -32,6 +32,7 @@ from helpdesk.models import Attachment, Message, Ticket, User
 from helpdesk.services import mentions
 from helpdesk.services.inbox import SOCIAL_CHANNELS
 from helpdesk.services.replies import add_note, add_reply, set_status
+from helpdesk.services.social_send import check_reply as check_social_reply
 
 #: The statuses "send and set status" offers.
 STATUSES_AFTER_SENDING: tuple[str, ...] = ("pending", "solved", "open")
@@ -237,6 +238,7 @@ def send(
             raise InvalidInput(
                 _("This customer cannot be answered on %(channel)s.", channel=draft.channel)
             )
+        check_social_reply(ticket, draft.channel, draft.text, attachments)  # window, size, files
         message = add_reply(ticket, user, draft.text, channel=draft.channel,
                             attachments=attachments,
                             deliver=draft.channel not in RECORD_ONLY_CHANNELS)  # fmt: skip

@@ -55,3 +55,4 @@ def json_error(status: int, code: str, message: str):
 
 
 from helpdesk.webhooks import logistics, shopify  # noqa: E402,F401  (each adds its routes to bp)
+from helpdesk.webhooks import meta, whatsapp, x  # noqa: E402,F401  (social DMs)
