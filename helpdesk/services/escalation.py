@@ -205,7 +205,7 @@ def link_on_ingest(
             "channel": channel,
             "direction": "note",
             "author_kind": "system",
-            "text": _AUTO_NOTE.format(channel=channel, number=ticket_id),
+            "text": _AUTO_NOTE.format(channel=_PLATFORMS.get(channel, channel), number=ticket_id),
             "sent_at": at,
             "created_at": at,
             "details": {"escalated_from": ticket_id, "automatic": True},
@@ -223,6 +223,7 @@ def link_on_ingest(
     ]  # fmt: skip
 
 
+_PLATFORMS = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp", "x": "X"}
 # Stored text, written for both languages of the team (a note is not translated later).
 _AUTO_NOTE = (
     "Linked automatically: the customer also wrote on {channel} (#{number}) while this "

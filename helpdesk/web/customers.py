@@ -48,7 +48,7 @@ def show(customer_id: int):
         customer=customer,
         tickets=tickets,
         readable_ids={t.id for t in readable},
-        timeline=customer_timeline(customer, readable),
+        timeline=customer_timeline(customer, tickets),
         merges=customer_merge.merges_into(customer),
         suggestions=customer_merge.likely_duplicates(customer) if may_change else [],
         may_change=may_change,
