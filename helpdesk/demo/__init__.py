@@ -33,6 +33,7 @@ from helpdesk.demo.conversations import (
     Persona,
     Turn,
 )
+from helpdesk.demo.social import load_social_demo
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
 from helpdesk.models import Message, Order, Team, Ticket, TicketTag, User
@@ -129,6 +130,7 @@ def load_demo_data(on_progress: Callable[[Conversation], None] | None = None) ->
             played.append(ticket)
             shop_conversations += 1
     _link_orders_agents_looked_up(played)
+    load_social_demo(users, now)  # DMs through the webhook parsers: stories, window, receipts
     return DemoSummary(added, skipped, messages, channels, languages, shop, shop_conversations)
 
 
