@@ -16,6 +16,7 @@ from sqlalchemy import inspect, select
 from helpdesk.cli_classifier import classifier, classify
 from helpdesk.cli_customers import customers
 from helpdesk.cli_kpis import kpis
+from helpdesk.cli_rules import agents, rules
 from helpdesk.cli_search import search
 from helpdesk.cli_shops import shops
 from helpdesk.cli_webhooks import webhooks
@@ -78,6 +79,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(shops)
     app.cli.add_command(search)
     app.cli.add_command(kpis)
+    app.cli.add_command(rules)
+    app.cli.add_command(agents)
 
 
 @click.group(help="Manage the people who sign in.")
