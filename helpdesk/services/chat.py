@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from helpdesk.ingest import ingest
 from helpdesk.models import (
     AgentAvailability,
     ChatSession,
+    Event,
     Message,
     OutboxItem,
     Presence,
@@ -266,19 +267,33 @@ def conversation(
     return lines
 
 
-def mark_delivered(session: Session, message_ids: list[int], now: datetime) -> None:
-    """The visitor's browser has these replies: their outbox rows are done."""
+def mark_delivered(session: Session, message_ids: list[int], now: datetime) -> int:
+    """The visitor's browser has these replies: their outbox rows are done, and the
+    ticket shows them delivered. Returns how many were still owed.
+
+    This is chat's way of sending (the worker has no chat sender on purpose): a reply
+    counts as delivered when the visitor's stream handed it over, not before."""
     if not message_ids:
-        return
-    session.execute(
-        update(OutboxItem)
+        return 0
+    items = session.scalars(
+        select(OutboxItem)
         .where(
             OutboxItem.message_id.in_(message_ids),
             OutboxItem.channel == "chat",
             OutboxItem.status == "pending",
         )
-        .values(status="sent", sent_at=now, last_error=None)
-    )
+        .with_for_update(skip_locked=True)
+    ).all()
+    for item in items:
+        item.status, item.sent_at, item.last_error = "sent", now, None
+        message = session.get(Message, item.message_id)
+        delivery = {"status": "sent", "response": "shown in the visitor's chat"}
+        message.details = {**(message.details or {}), "delivery": delivery}
+        session.add(
+            Event(kind="message.delivered", ticket_id=message.ticket_id, message_id=message.id,
+                  actor="chat", data={"response": delivery["response"]}, created_at=now)
+        )  # fmt: skip
+    return len(items)
 
 
 def agent_typing(session: Session, ticket_id: int | None, now: datetime | None = None) -> bool:

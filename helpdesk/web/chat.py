@@ -217,7 +217,15 @@ def messages():
     chat = _chat()
     after = request.args.get("after", default=0, type=int)
     lines = chats.conversation(db.session, chat.visitor, after=max(after, 0))
+    _handed_over(lines)
     return jsonify(messages=[line.as_json() for line in lines], **_state(chat))
+
+
+def _handed_over(lines: list[chats.ChatLine]) -> None:
+    """Our replies among `lines` reach the visitor with this answer: they are delivered."""
+    ours = [line.id for line in lines if line.author == "agent"]
+    if ours and chats.mark_delivered(db.session, ours, utcnow()):
+        db.session.commit()
 
 
 @bp.post("/chat/api/messages")
@@ -234,6 +242,7 @@ def send():
     chats.visitor_says(chat, client_id=client_id, text=text)
     db.session.commit()
     lines = chats.conversation(db.session, chat.visitor, after=max(after, 0))
+    _handed_over(lines)
     return jsonify(messages=[line.as_json() for line in lines], **_state(chat))
 
 

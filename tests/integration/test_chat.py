@@ -13,6 +13,7 @@ from helpdesk.extensions import db
 from helpdesk.models import (
     ChatSession,
     CustomerIdentity,
+    Event,
     Message,
     OutboxItem,
     Shipment,
@@ -207,11 +208,8 @@ def test_asking_for_a_person_hands_over_when_an_agent_is_online(app, client, faq
     reply = add_reply(ticket, julia, "Gern tausche ich sie um. Welche Größe brauchen Sie?")
     db.session.commit()
     assert reply.channel == "chat"
-    got = client.get("/chat/api/messages?after=0", headers={"X-Chat-Token": token})
-    assert lines(got)[-1] == ("agent", "Gern tausche ich sie um. Welche Größe brauchen Sie?")
-    assert got.get_json()["messages"][-1]["name"] == "Julia"
     item = db.session.scalar(select(OutboxItem).where(OutboxItem.message_id == reply.id))
-    assert item.status == "pending"
+    assert item.status == "pending"  # until the visitor's browser has it
     app.config["LIVE_STREAM_SECONDS"] = 0
     try:
         streamed = client.get(f"/chat/api/stream?token={token}&after=0").get_data(as_text=True)
@@ -224,8 +222,17 @@ def test_asking_for_a_person_hands_over_when_an_agent_is_online(app, client, faq
     ]
     assert events[-1]["text"] == "Gern tausche ich sie um. Welche Größe brauchen Sie?"
     assert events[-1]["author"] == "agent"
+    assert events[-1]["name"] == "Julia"  # colleagues' first names only
     db.session.expire_all()
     assert db.session.get(OutboxItem, item.id).status == "sent"
+    assert db.session.get(Message, reply.id).details["delivery"]["status"] == "sent"
+    # A reload gets the whole conversation again; nothing is delivered twice.
+    got = client.get("/chat/api/messages?after=0", headers={"X-Chat-Token": token})
+    assert lines(got)[-1] == ("agent", "Gern tausche ich sie um. Welche Größe brauchen Sie?")
+    delivered = db.session.scalars(
+        select(Event).where(Event.kind == "message.delivered", Event.message_id == reply.id)
+    ).all()
+    assert len(delivered) == 1
     assert "unread-dot" not in agent.get("/chats").get_data(as_text=True)
 
 
