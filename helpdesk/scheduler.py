@@ -7,7 +7,6 @@ starts and restarts.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
@@ -16,17 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from helpdesk.extensions import db
-from helpdesk.services.csat import send_due_surveys
 from helpdesk.services.delivery import deliver_due
 from helpdesk.services.mail_intake import watch_mailbox
 from helpdesk.services.mailboxes import mailboxes
 from helpdesk.services.retraining import retrain_job
-from helpdesk.services.sla import check_sla
-from helpdesk.services.spikes import check_volume
 from helpdesk.services.webhooks_out import deliver_webhooks_due
 from helpdesk.worker_lock import WorkerLock
 
@@ -75,10 +71,6 @@ def default_jobs(app: Flask, watchers: MailWatchers) -> list[Job]:
         Job("deliver-outbox", lambda: deliver_due(), seconds=10),
         Job("deliver-webhooks", lambda: deliver_webhooks_due(), seconds=10),
         Job("watch-mailboxes", watchers.ensure, seconds=60),
-        # KPIs: SLA warnings and breaches, volume spikes, satisfaction surveys.
-        Job("check-sla", lambda: check_sla(), seconds=60),
-        Job("check-volume", lambda: check_volume(), seconds=300),
-        Job("send-surveys", lambda: send_due_surveys(), seconds=300),
     ]
     hours = app.config["CLASSIFIER_RETRAIN_HOURS"]
     if hours:
@@ -102,8 +94,8 @@ def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
     return run
 
 
-def build_scheduler(app: Flask, jobs: list[Job]) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone="UTC")
+def build_scheduler(app: Flask, jobs: list[Job]) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
     for job in jobs:
         scheduler.add_job(
             _in_app_context(app, job),
@@ -117,6 +109,13 @@ def build_scheduler(app: Flask, jobs: list[Job]) -> BlockingScheduler:
     return scheduler
 
 
+#: Signals that stop the worker. They are taken synchronously (sigwait), not by a handler:
+#: a handler runs between two bytecodes of whatever the main thread is doing, where
+#: threading and APScheduler may hold a lock the handler needs (the worker hung) or
+#: swallow the exception it raises (the worker went on).
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def run_worker(app: Flask) -> None:
     """Run the scheduled jobs until SIGTERM or Ctrl-C, once this process holds the worker
     lock; a second worker stands by until then."""
@@ -126,25 +125,28 @@ def run_worker(app: Flask) -> None:
             interval=app.config["WORKER_LOCK_SECONDS"],
             name=app.config["WORKER_LOCK_NAME"],
         )
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Blocked before any thread starts, so every thread inherits the mask and the
+    # signals wait for sigwait below.
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
-        if not lock.acquire(stopping):
-            return
-        _run_jobs(app)
-    except KeyboardInterrupt:
-        pass
+        if lock.acquire(wait=_no_stop_signal_within):
+            _run_jobs(app)
     finally:
         lock.release()
+
+
+def _no_stop_signal_within(seconds: float) -> bool:
+    return signal.sigtimedwait(STOP_SIGNALS, seconds) is None
 
 
 def _run_jobs(app: Flask) -> None:
     watchers = MailWatchers(app)
     jobs = default_jobs(app, watchers)
     scheduler = build_scheduler(app, jobs)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    scheduler.start()
     log.info("worker started with %d jobs (%s)", len(jobs), ", ".join(j.id for j in jobs))
-    with contextlib.suppress(KeyboardInterrupt):
-        scheduler.start()
+    received = signal.sigwait(STOP_SIGNALS)
+    log.info("%s: the worker stops once its running jobs are done", signal.strsignal(received))
+    scheduler.shutdown(wait=True)
     watchers.shutdown()
     log.info("worker stopped")

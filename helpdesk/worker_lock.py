@@ -11,7 +11,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import logging
-import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
@@ -42,11 +43,12 @@ class WorkerLock:
             return self._try_postgresql()
         return self._try_file()
 
-    def acquire(self, stop: threading.Event | None = None) -> bool:
-        """Block until the lock is ours (True) or `stop` is set (False)."""
-        stop = stop or threading.Event()
+    def acquire(self, wait: Callable[[float], bool] | None = None) -> bool:
+        """Block until the lock is ours (True). `wait(seconds)` pauses between checks and
+        returns False to give up (then acquire returns False); by default it sleeps."""
+        wait = wait or _sleep
         announced = False
-        while not stop.is_set():
+        while True:
             if self.try_acquire():
                 if announced:
                     log.info("the other worker is gone; this one takes over")
@@ -58,8 +60,8 @@ class WorkerLock:
                     self.interval,
                 )
                 announced = True
-            stop.wait(self.interval)
-        return False
+            if not wait(self.interval):
+                return False
 
     def release(self) -> None:
         if self._connection is not None:
@@ -93,3 +95,8 @@ class WorkerLock:
             return False
         self._file = handle
         return True
+
+
+def _sleep(seconds: float) -> bool:
+    time.sleep(seconds)
+    return True

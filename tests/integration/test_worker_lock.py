@@ -74,6 +74,9 @@ def test_a_second_worker_stands_by_and_takes_over_when_the_first_stops(app):
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=30) == 0
         _wait_for(second_lines, "worker started")
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(timeout=30) == 0
+        assert any("worker stopped" in line for line in second_lines)
     finally:
         for process in (first, second):
             if process is not None and process.poll() is None:
