@@ -195,3 +195,12 @@ def _form(form: RuleForm, *, rule: Rule | None = None, problems=None, dry=None):
         fields=FIELDS,
         actions=sorted(ACTIONS),
     )
+
+
+@bp.app_template_global()
+def rule_drafts(ticket) -> list:
+    """The drafts rules prepared for `ticket` since an agent last answered (the composer
+    offers them like suggested answers)."""
+    from helpdesk.services.rules.drafts import open_drafts
+
+    return open_drafts(ticket)

@@ -91,3 +91,18 @@ def test_where_is_my_order_is_answered_with_tracking_and_the_mail_leaves(app):
     assert len(mails) == 1 and mails[0].rcpt_tos == ("sam.taylor@example.com",)
     body = mails[0].parsed().get_body(("plain",)).get_content()
     assert "JJD000390007788123" in body and "https://www.dhl.de/track" in body
+
+
+def test_the_agent_finds_the_prepared_draft_in_the_composer(agent_client):
+    install_default_rules()
+    team_with("Returns", "jana@shop.example")
+    returned_order()
+    result = ingest(
+        inbound(sender="helga.brandt@example.de", text=GERMAN, subject="Mahnung"),
+        classifier=Classified("payment_reminder", "return_status"),
+    )
+    db.session.commit()
+    page = agent_client.get(f"/tickets/{result.ticket_id}").get_data(as_text=True)
+    assert "Insert draft" in page and "Payment reminder for a returned order" in page
+    # The filled-in text rides on the link; composer.js inserts it in one click.
+    assert "als gegenstandslos betrachten" in page
