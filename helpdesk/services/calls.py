@@ -261,7 +261,8 @@ def record_transcription(
             return call, True
         known["transcription"] = text
         call.details = {**(call.details or {}), "call": known}
-        call.text = f"{call.text}\n\n{_('Transcription')}: {text}" if call.text else text
+        label = _("Transcription")
+        call.text = call.text + "\n\n" + label + ": " + text if call.text else text
         record_event("call.transcribed", ticket=call.ticket, message=call, actor="twilio")
         return call, False
     voicemail = Call(normalise_phone(number), "in", 0, "voicemail", note=text)
