@@ -341,7 +341,7 @@ def agents_online(now: datetime | None = None) -> bool:
         select(func.count())
         .select_from(AgentAvailability)
         .join(User, User.id == AgentAvailability.user_id)
-        .where(AgentAvailability.seen_at >= since, *care)
+        .where(AgentAvailability.seen_at >= since, AgentAvailability.seen_at <= now, *care)
     )
     if seen:
         return True
@@ -351,7 +351,7 @@ def agents_online(now: datetime | None = None) -> bool:
         select(func.count())
         .select_from(Presence)
         .join(User, User.id == Presence.user_id)
-        .where(Presence.updated_at >= now - EXPIRY, *care)
+        .where(Presence.updated_at >= now - EXPIRY, Presence.updated_at <= now, *care)
     )
     return bool(present)
 
