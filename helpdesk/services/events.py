@@ -29,4 +29,7 @@ def record_event(
         data=data,
     )
     db.session.add(event)
+    from helpdesk.services import webhooks_out  # it imports delivery, which imports us
+
+    webhooks_out.emit_for_event(event)  # ticket events other systems subscribed to
     return event

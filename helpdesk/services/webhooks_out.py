@@ -23,7 +23,7 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from helpdesk.extensions import db
 from helpdesk.models import OutboxItem, WebhookEndpoint
@@ -35,31 +35,119 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
 
 
+def _subscribed(event_type: str, *, flush: bool = True) -> list[int]:
+    """The active endpoints subscribed to `event_type`. `flush=False` for trail events: a
+    service may record one before it has finished building the rows it belongs to."""
+    query = (
+        select(WebhookEndpoint.id, WebhookEndpoint.events)
+        .where(WebhookEndpoint.active.is_(True))
+        .order_by(WebhookEndpoint.id)
+    )
+    if flush:
+        endpoints = db.session.execute(query).all()
+    else:
+        with db.session.no_autoflush:
+            endpoints = db.session.execute(query).all()
+    return [
+        endpoint_id
+        for endpoint_id, patterns in endpoints
+        if any(fnmatchcase(event_type, pattern) for pattern in patterns)
+    ]
+
+
+def _row(endpoint_id: int, event_type: str, data: dict[str, Any], now: datetime) -> dict:
+    body = {"id": uuid.uuid4().hex, "type": event_type, "created_at": now.isoformat(), "data": data}
+    return {
+        "kind": "webhook",
+        "payload": {"endpoint_id": endpoint_id, "body": body},
+        "idempotency_key": f"webhook:{endpoint_id}:{body['id']}",
+        "next_attempt_at": now,
+    }
+
+
 def emit(event_type: str, data: dict[str, Any], *, now: datetime | None = None) -> list[OutboxItem]:
     """Queue `event_type` with `data` for every active endpoint subscribed to it."""
-    now = now or utcnow()
-    items = []
-    endpoints = db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)).order_by(WebhookEndpoint.id)
-    )
-    for endpoint in endpoints:
-        if not any(fnmatchcase(event_type, pattern) for pattern in endpoint.events):
-            continue
-        body = {
-            "id": uuid.uuid4().hex,
-            "type": event_type,
-            "created_at": now.isoformat(),
-            "data": data,
-        }
-        item = OutboxItem(
-            kind="webhook",
-            payload={"endpoint_id": endpoint.id, "body": body},
-            idempotency_key=f"webhook:{endpoint.id}:{body['id']}",
-            next_attempt_at=now,
-        )
-        db.session.add(item)
-        items.append(item)
+    return _queue(_subscribed(event_type), event_type, data, now or utcnow())
+
+
+def _queue(endpoint_ids: list[int], event_type: str, data: dict, now: datetime) -> list:
+    items = [OutboxItem(**_row(endpoint_id, event_type, data, now)) for endpoint_id in endpoint_ids]
+    db.session.add_all(items)
     return items
+
+
+#: Trail events (services/events.py) that other systems hear of, as webhook types.
+TICKET_WEBHOOKS: dict[str, str] = {
+    "ticket.created": "ticket.created",
+    "ticket.assigned": "ticket.updated",
+    "ticket.priority_changed": "ticket.updated",
+    "ticket.team_changed": "ticket.updated",
+    "ticket.tag_added": "ticket.updated",
+    "ticket.tag_removed": "ticket.updated",
+    "ticket.status_changed": "ticket.updated",  # ticket.solved when it becomes solved
+    "message.sent": "ticket.replied",
+    "ticket.escalated": "ticket.escalated",
+}
+
+
+def emit_for_event(event: Any) -> list[OutboxItem]:
+    """The webhook for a trail event that is one (see TICKET_WEBHOOKS), else nothing.
+
+    The payload names the ticket and what changed, never message text: a receiver that
+    needs more asks the API with its own token.
+    """
+    event_type = TICKET_WEBHOOKS.get(event.kind)
+    if event_type is None or event.ticket is None:
+        return []
+    if event.kind == "ticket.status_changed" and event.data.get("new") == "solved":
+        event_type = "ticket.solved"
+    if event.kind == "message.sent" and event.data.get("author_kind") != "agent":
+        return []
+    endpoint_ids = _subscribed(event_type, flush=False)
+    if not endpoint_ids:
+        return []
+    ticket = event.ticket
+    if ticket.id is None:
+        db.session.flush()  # a ticket created in this transaction needs its number
+    data = {
+        "ticket": ticket_summary(ticket),
+        "change": event.kind,
+        "details": {k: v for k, v in (event.data or {}).items() if k != "text"},
+        "by": event.actor,
+    }
+    if event.message is not None:
+        data["message_id"] = event.message.id
+    return _queue(endpoint_ids, event_type, data, utcnow())
+
+
+def ticket_summary(ticket: Any) -> dict[str, Any]:
+    return {
+        "number": ticket.id,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "channel": ticket.channel,
+        "assignee_id": ticket.assignee_id,
+        "team_id": ticket.team_id,
+    }
+
+
+def emit_ingested(conn: Any, events: list[dict[str, Any]], now: datetime) -> None:
+    """ticket.created for the tickets ingest opened, written on ingest's own connection
+    inside its savepoint, so a message that turns out to be a redelivery sends nothing."""
+    created = [e for e in events if e["kind"] == "ticket.created" and e.get("ticket_id")]
+    endpoint_ids = _subscribed("ticket.created") if created else []
+    rows = [
+        _row(endpoint_id, "ticket.created", {
+            "ticket": {"number": e["ticket_id"], "status": "new", "priority": "normal",
+                       "channel": e["data"].get("channel"), "assignee_id": None,
+                       "team_id": None},
+            "change": "ticket.created", "details": e["data"], "by": "ingest"}, now)
+        for e in created
+        for endpoint_id in endpoint_ids
+    ]  # fmt: skip
+    if rows:
+        conn.execute(insert(OutboxItem), [{**r, "status": "pending", "attempts": 0,
+                                           "created_at": now} for r in rows])  # fmt: skip
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:
