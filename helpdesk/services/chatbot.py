@@ -19,12 +19,12 @@ turns are messages on the ticket (`author_kind` "bot"). The caller commits.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
 from helpdesk.extensions import db
-from helpdesk.models import ChatSession, Message, Order, Ticket, TicketTag
+from helpdesk.models import ChatSession, Event, Message, Order, Ticket, TicketTag
 from helpdesk.services import chat as chats
 from helpdesk.services import faq
 from helpdesk.services.chatbot_match import (
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 EMAIL_FALLBACK_TAG = "chat-to-email"
 #: Wrong order number / e-mail pairs before a person takes over.
 MAX_ORDER_TRIES = 3
+#: Wrong pairs per client address and hour, over all its conversations.
+MAX_FAILED_LOOKUPS_PER_ADDRESS = 10
 #: Messages without a usable order number or address before a person takes over.
 MAX_UNCLEAR = 2
 
@@ -187,11 +189,16 @@ def _unclear(chat: ChatSession) -> bool:
 
 def _check_order(chat: ChatSession, ticket: Ticket, email: str, now: datetime) -> None:
     number = chat.data.get("order_number", "")
+    if _lookups_failed_from(chat.ip_hash, now) >= MAX_FAILED_LOOKUPS_PER_ADDRESS:
+        # New conversations do not buy new guesses: a person takes it from here.
+        hand_off(chat, ticket, now, reason="unsure")
+        return
     order = find_order(number, email)
     if order is None:
         tries = int(chat.data.get("failed", 0)) + 1
         chat.data = {"failed": tries}
-        record_event("chat.order_lookup_failed", ticket=ticket, actor="bot", tries=tries)
+        record_event("chat.order_lookup_failed", ticket=ticket, actor="bot", tries=tries,
+                     ip=chat.ip_hash)  # fmt: skip
         if tries >= MAX_ORDER_TRIES:
             hand_off(chat, ticket, now, reason="unsure")
             return
@@ -202,6 +209,22 @@ def _check_order(chat: ChatSession, ticket: Ticket, email: str, now: datetime) -
     chat.data = {}
     say(chat, ticket, order_status_text(order, chat.language), now, order=order.number)
     set_status(ticket, "solved", actor="bot", at=now)
+
+
+def _lookups_failed_from(ip_hash: str, now: datetime) -> int:
+    """Failed order lookups from this client address in the last hour, in any chat."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Event)
+            .where(
+                Event.kind == "chat.order_lookup_failed",
+                Event.created_at > now - timedelta(hours=1),
+                Event.data["ip"].as_string() == ip_hash,
+            )
+        )
+        or 0
+    )
 
 
 def find_order(number: str, email: str) -> Order | None:

@@ -23,6 +23,7 @@ from helpdesk.services.faq import install_default_faq
 from helpdesk.services.replies import add_reply
 from tests import factories
 from tests.conftest import make_user
+from tests.integration.test_live import Browser, gunicorn  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
@@ -181,6 +182,45 @@ def test_too_many_wrong_order_lookups_hand_over_to_a_person(app, client, faq):
         last = lines(say(client, token, "guess@example.com"))
     assert "colleague" in last[-1][1]
     assert db.session.scalar(select(ChatSession.state)) == "human"
+
+
+def test_new_conversations_buy_no_new_order_guesses(app, client, faq, monkeypatch):
+    from helpdesk.services import chatbot
+
+    factories.order("100457", "helga.brandt@example.de")
+    monkeypatch.setattr(chatbot, "MAX_FAILED_LOOKUPS_PER_ADDRESS", 4)
+    for _conversation in range(2):
+        token = start(client, language="en")["token"]
+        say(client, token, "Where is my order?")
+        for _attempt in range(2):
+            say(client, token, "100457")
+            say(client, token, "guess@example.com")
+    token = start(client, language="en")["token"]
+    say(client, token, "Where is my order?")
+    say(client, token, "100457")
+    # Even the right pair gets no answer from the bot now: a person takes over.
+    last = lines(say(client, token, "helga.brandt@example.de"))
+    assert "100457" not in last[-1][1]
+    assert db.session.get(ChatSession, 3).state in ("human", "offline_email")
+
+
+def test_identify_later(client, faq):
+    token = start(client, language="de")["token"]
+    answer = client.post(
+        "/chat/api/identify",
+        json={"name": "Kim Lee", "email": "Kim.Lee@example.com"},
+        headers={"X-Chat-Token": token},
+    )
+    assert answer.status_code == 200
+    assert answer.get_json()["email"] == "kim.lee@example.com"
+    say(client, token, "Hallo")
+    chat = db.session.scalar(select(ChatSession))
+    customer = db.session.get(Ticket, chat.ticket_id).customer
+    assert customer.name == "Kim Lee" and customer.identity("email") == "kim.lee@example.com"
+    bad = client.post(
+        "/chat/api/identify", json={"email": "kim at example"}, headers={"X-Chat-Token": token}
+    )
+    assert bad.status_code == 422
 
 
 def test_asking_for_a_person_hands_over_when_an_agent_is_online(app, client, faq):
@@ -344,3 +384,51 @@ def test_public_pages_and_the_widget(client, faq):
     assert preflight.status_code == 200
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
     assert "X-Chat-Token" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+# --- several gunicorn workers -----------------------------------------------------------------
+
+
+def test_visitors_streams_on_several_gunicorn_workers_share_the_conversation(
+    app,
+    faq,
+    gunicorn,  # noqa: F811  (the fixture imported above)
+):
+    """Three streams of one visitor on two workers: each gets the visitor's message, the
+    bot's answer (stored by whichever worker took the POST) and an agent's reply stored
+    by this test process. Nothing lives in one worker's memory."""
+    visitor = Browser(gunicorn)
+    conn, response = visitor.request(
+        "POST", "/chat/api/start", json.dumps({"language": "en"}),
+        **{"Content-Type": "application/json"},
+    )  # fmt: skip
+    assert response.status == 201
+    token = json.loads(response.read())["token"]
+    conn.close()
+    streams = []
+    for _ in range(3):
+        conn, stream = visitor.request("GET", f"/chat/api/stream?token={token}")
+        assert stream.status == 200
+        streams.append((conn, stream))
+
+    body = json.dumps({"id": "gunicorn-0001", "text": "How long does delivery take?"})
+    conn, sent = visitor.request(
+        "POST", "/chat/api/messages", body,
+        **{"Content-Type": "application/json", "X-Chat-Token": token},
+    )  # fmt: skip
+    assert sent.status == 200
+    conn.close()
+    chat = db.session.scalar(select(ChatSession))
+    ticket = db.session.get(Ticket, chat.ticket_id)
+    agent = make_user("agent", name="Julia Brandt")
+    add_reply(ticket, agent, "Anything else I can do?")
+    db.session.commit()  # SQLite: an open transaction here would hold the write lock
+
+    for conn, stream in streams:
+        authors = []
+        while len(authors) < 3:
+            block = Browser.next_block(stream)
+            if block.get("event") == "message":
+                authors.append(json.loads(block["data"])["author"])
+        assert authors == ["visitor", "bot", "agent"]
+        conn.close()
