@@ -18,7 +18,16 @@ from sqlalchemy import delete, or_, select, update
 
 from helpdesk.errors import NotFound
 from helpdesk.extensions import db
-from helpdesk.models import Customer, CustomerIdentity, Event, Message, Order, RawSource, Ticket
+from helpdesk.models import (
+    ChatSession,
+    Customer,
+    CustomerIdentity,
+    Event,
+    Message,
+    Order,
+    RawSource,
+    Ticket,
+)
 from helpdesk.services.events import record_event
 
 
@@ -158,6 +167,15 @@ def erase_customer(customer: Customer, *, actor: str) -> dict[str, int]:
         db.session.execute(update(Ticket).where(pointer.in_(ticket_ids)).values({pointer: None}))
     messages = db.session.scalar(
         select(db.func.count()).select_from(Message).where(Message.ticket_id.in_(ticket_ids))
+    )
+    # Live chat keeps the name and e-mail address a visitor gave beside the conversation.
+    visitors = select(CustomerIdentity.value).where(
+        CustomerIdentity.customer_id.in_(ids), CustomerIdentity.kind == "chat_visitor"
+    )
+    db.session.execute(
+        delete(ChatSession).where(
+            or_(ChatSession.ticket_id.in_(ticket_ids), ChatSession.visitor.in_(visitors))
+        )
     )
     db.session.execute(delete(Ticket).where(Ticket.id.in_(ticket_ids)))
     db.session.execute(delete(RawSource).where(RawSource.id.in_(raw_ids)))

@@ -318,6 +318,19 @@ def test_an_email_given_in_chat_joins_the_customer_who_has_it(client, faq):
     assert {i.kind for i in identities} == {"email", "chat_visitor"}
 
 
+def test_erasing_the_customer_erases_their_chats(client, faq):
+    from helpdesk.services.privacy import erase_customer
+
+    token = start(client, name="Kim Lee", email="kim.lee@example.com")["token"]
+    say(client, token, "Hallo")
+    chat = db.session.scalar(select(ChatSession))
+    customer = db.session.get(Ticket, chat.ticket_id).customer
+    erase_customer(customer, actor="tests")
+    db.session.commit()
+    assert db.session.scalar(select(ChatSession)) is None
+    assert client.get("/chat/api/messages", headers={"X-Chat-Token": token}).status_code == 401
+
+
 def test_bad_input_gets_clear_errors(app, client, faq):
     token = start(client)["token"]
     headers = {"X-Chat-Token": token, "Content-Type": "application/json"}
