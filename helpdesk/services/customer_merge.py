@@ -63,9 +63,9 @@ def merge_customers(
     db.session.expire(other, ["identities"])
     for ticket_id in ticket_ids:
         _expire_ticket(ticket_id)
+    # What moved is in the CustomerMerge record; the event says who became whom.
     record_event("customer.merged", customer=keep, user=user, actor=actor,
-                 merged_customer_id=other.id, identities=len(identity_ids),
-                 tickets=ticket_ids)  # fmt: skip
+                 merged_customer_id=other.id)  # fmt: skip
     log.debug("merged customer %s into %s", other.id, keep.id)
     return record
 
