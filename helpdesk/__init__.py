@@ -88,6 +88,9 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(api.bp)
     app.register_blueprint(webhooks.bp)
+    from helpdesk.services.social_send import window_notice
+
+    app.add_template_global(window_notice, "social_window_notice")  # the composer's hint
     from helpdesk.web import ticket, ticket_commerce
 
     app.register_blueprint(ticket.bp)

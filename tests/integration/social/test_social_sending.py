@@ -268,3 +268,16 @@ def test_files_are_refused_on_social_channels_before_queueing(agent_client, plat
     assert refused.status_code == 422
     assert "files cannot be sent on this channel" in refused.get_data(as_text=True)
     assert count(OutboxItem) == 0
+
+
+def test_the_composer_says_beforehand_when_a_window_has_closed(agent_client, platform):
+    closed = customer_wrote("whatsapp", "+4915112345678", ago=timedelta(hours=25))
+    page = agent_client.get(f"/tickets/{closed.number}").get_data(as_text=True)
+    assert 'data-window-notice="whatsapp"' in page
+    assert "outside the 24-hour window" in page
+    tagged = customer_wrote("instagram", IGSID, ago=timedelta(days=3))
+    page = agent_client.get(f"/tickets/{tagged.number}").get_data(as_text=True)
+    assert 'data-window-notice="instagram"' in page and "human agent tag" in page
+    fresh = customer_wrote("messenger", PSID, ago=timedelta(hours=1))
+    page = agent_client.get(f"/tickets/{fresh.number}").get_data(as_text=True)
+    assert "data-window-notice" not in page
