@@ -210,3 +210,30 @@ def test_echoes_and_unknown_events_are_acknowledged_without_storing(client, soci
     assert answer["skipped"] == {"reaction": 1, "something_new": 1}
     assert count(Message) == 0
     assert db.session.scalars(select(InboundDelivery)).one().outcome["skipped"]["reaction"] == 1
+
+
+def test_the_same_delivery_sent_concurrently_is_stored_once(app, social_config):
+    """Meta retries while the first attempt is still running: every copy is answered 200
+    (after the first is stored), and the store holds the message once."""
+    import threading
+
+    body = json.dumps(messenger(text("m_race", "Doppelt?"), text("m_race_2", "Dreifach?")))
+    answers: list[int] = []
+    failures: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            answers.append(post_meta(app.test_client(), body.encode()).status_code)
+        except BaseException as error:  # reported to the test thread below
+            failures.append(error)
+
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert answers == [200] * 6
+    assert count(Message) == 2
+    assert count(Ticket) == 1
+    assert count(InboundDelivery) == 1
