@@ -202,6 +202,9 @@ def visitor_says(
     except ParseError as error:
         raise InvalidInput(str(error)) from None
     result = ingest(inbound, received_at=now)
+    if result.created_ticket and chat.ticket_id is not None:
+        # A follow-up of a closed conversation starts afresh with the bot.
+        chat.state, chat.data = "bot", {}
     chat.ticket_id = result.ticket_id
     chat.last_seen_at = now
     message = result.message

@@ -65,6 +65,8 @@ def answer(chat: ChatSession, message: Message, *, now: datetime) -> None:
     ticket = message.ticket
     text = message.text
     chat.language = guess_language(text, chat.language)
+    if chat.state not in ("human", "email") and _person_answered(ticket):
+        chat.state = "human"  # a colleague joined the conversation on their own
     if chat.state in ("human", "email"):
         return  # a person has it (or will answer by e-mail); the bot keeps out
     if chat.state == "offline_email":
@@ -101,6 +103,20 @@ def answer(chat: ChatSession, message: Message, *, now: datetime) -> None:
     chat.language = entry.language
     say(chat, ticket, entry.answer, now, faq={"topic": entry.topic, "score": match.score})
     set_status(ticket, "solved", actor="bot", at=now)
+
+
+def _person_answered(ticket: Ticket) -> bool:
+    return bool(
+        db.session.scalar(
+            select(Message.id)
+            .where(
+                Message.ticket_id == ticket.id,
+                Message.direction == "outbound",
+                Message.author_kind == "agent",
+            )
+            .limit(1)
+        )
+    )
 
 
 def find_email_free(text: str) -> str:

@@ -276,6 +276,18 @@ def test_asking_for_a_person_hands_over_when_an_agent_is_online(app, client, faq
     assert "unread-dot" not in agent.get("/chats").get_data(as_text=True)
 
 
+def test_the_bot_steps_aside_when_a_colleague_joins(client, faq):
+    token = start(client, language="en")["token"]
+    say(client, token, "How much is shipping?")
+    chat = db.session.scalar(select(ChatSession))
+    ticket = db.session.get(Ticket, chat.ticket_id)
+    add_reply(ticket, make_user("agent"), "Hi, Julia here – anything else?")
+    db.session.commit()
+    answer = lines(say(client, token, "How long does delivery take?"))
+    assert answer[-1] == ("visitor", "How long does delivery take?")
+    assert db.session.scalar(select(ChatSession.state)) == "human"
+
+
 def test_unsure_means_hand_off_not_a_guess(app, client, faq):
     online_agent(app)
     token = start(client, language="en")["token"]
