@@ -52,8 +52,8 @@ def test_visitor_chats_with_the_bot_then_with_an_agent(app, live_server, browser
         expect(bot.last).to_contain_text("colleague")
         visitor.screenshot(path=str(tmp_path / "visitor-bot.png"))
 
-        # The chat is in the agent's list (its live bar offers it; a reload shows it too).
-        agent.reload()
+        # The chat list follows the live stream: a bar offers the new chat without a reload.
+        agent.locator("#live-inbox-bar").get_by_role("button", name="Show").click()
         row = agent.locator("table.chat-list tr.unread")
         expect(row).to_contain_text("Kim Lee")
         row.get_by_role("link").click()

@@ -85,6 +85,9 @@
     ui.close = el("button", "nlchat-close", "×");
     ui.close.type = "button";
     ui.close.setAttribute("aria-label", words.close);
+    ui.restart = el("button", "nlchat-restart", words.restart);
+    ui.restart.type = "button";
+    header.appendChild(ui.restart);
     header.appendChild(ui.close);
 
     ui.log = el("ol", "nlchat-log");
@@ -121,6 +124,16 @@
 
     ui.launcher.addEventListener("click", function () { toggle(true); });
     ui.close.addEventListener("click", function () { toggle(false); });
+    // On a shared computer the next person starts afresh: the token is forgotten here.
+    ui.restart.addEventListener("click", function () {
+      forget();
+      seen = {};
+      lastId = 0;
+      while (ui.log.firstChild) ui.log.removeChild(ui.log.firstChild);
+      greet();
+      state("bot");
+      ui.name.focus();
+    });
     ui.intro.addEventListener("submit", function (event) { event.preventDefault(); begin(); });
     ui.form.addEventListener("submit", function (event) { event.preventDefault(); sendMessage(); });
     ui.input.addEventListener("keydown", function (event) {
@@ -153,6 +166,7 @@
   function showForms() {
     ui.intro.hidden = !!saved.token;
     ui.form.hidden = !saved.token;
+    ui.restart.hidden = !saved.token;
   }
 
   function show(line) {
