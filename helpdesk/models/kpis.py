@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.extensions import db
@@ -74,6 +74,14 @@ class TicketMetrics(db.Model):
     __table_args__ = (
         # The dashboard asks for a period of created tickets, grouped by one column.
         Index("ix_ticket_metrics_created_channel", "created_at", "channel"),
+        # The backlog at the end of a period: unsolved tickets, and those solved after it.
+        Index(
+            "ix_ticket_metrics_unsolved_created",
+            "created_at",
+            postgresql_where=text("solved_at IS NULL"),
+            sqlite_where=text("solved_at IS NULL"),
+        ),
+        Index("ix_ticket_metrics_solved_at", "solved_at"),
     )
 
     ticket_id: Mapped[int] = mapped_column(

@@ -22,7 +22,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, func, literal_column, select
+from sqlalchemy import DateTime, and_, bindparam, case, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
@@ -142,9 +143,13 @@ def report(
     zone = calendar_for(None).zone
     since, until = period_bounds(start, end)
     in_period = and_(TicketMetrics.created_at >= since, TicketMetrics.created_at < until)
-    source = (
-        _PostgresSource(zone) if db.engine.dialect.name == "postgresql" else _PythonSource(zone)
-    )
+    if db.engine.dialect.name == "postgresql":
+        # Each percentile sorts its column; in memory that is several times faster than
+        # spilling a quarter of a million values to disk (the default work_mem is 4 MB).
+        db.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        source = _PostgresSource(zone, since, until)
+    else:
+        source = _PythonSource(zone)
     rows, total = source.groups(in_period, group_by)
     _label(rows, group_by)
     daily, weekly = source.trends(in_period)
@@ -173,15 +178,12 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def _backlog(until: datetime) -> int:
-    """Tickets created before `until` that were not solved by then (or are unsolved)."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(TicketMetrics)
-        .where(
-            TicketMetrics.created_at < until,
-            (TicketMetrics.solved_at.is_(None)) | (TicketMetrics.solved_at >= until),
-        )
-    )
+    """Tickets created before `until` that were not solved by then (or are unsolved):
+    two counts, each answered from its own index."""
+    m = TicketMetrics
+    unsolved = select(func.count()).where(m.solved_at.is_(None), m.created_at < until)
+    solved_later = select(func.count()).where(m.solved_at >= until, m.created_at < until)
+    return db.session.scalar(unsolved) + db.session.scalar(solved_later)
 
 
 def _label(rows: list[GroupRow], group_by: str) -> None:
@@ -202,10 +204,13 @@ def _label(rows: list[GroupRow], group_by: str) -> None:
 
 
 class _PostgresSource:
-    def __init__(self, zone: ZoneInfo) -> None:
+    """Aggregates in the database. Days, weeks and hours are found by `width_bucket`
+    against their UTC boundaries, computed here once, instead of converting every
+    ticket's time to local time (that conversion cost more than the counting)."""
+
+    def __init__(self, zone: ZoneInfo, since: datetime, until: datetime) -> None:
         self.zone = zone
-        # created_at is stored as UTC without a zone: make it local wall-clock time.
-        self.local = func.timezone(zone.key, func.timezone("UTC", TicketMetrics.created_at))
+        self.since, self.until = since, until
 
     def groups(self, in_period, group_by: str) -> tuple[list[GroupRow], GroupRow]:
         key = GROUPS[group_by]
@@ -224,28 +229,56 @@ class _PostgresSource:
         rows.sort(key=lambda r: (-r.tickets, r.key))
         return rows, total
 
+    def _starts(self, unit: str) -> list[datetime]:
+        """UTC instants where each local day or ISO week in the period begins."""
+        first = self.since.astimezone(self.zone).date()
+        last = (self.until - timedelta(microseconds=1)).astimezone(self.zone).date()
+        if unit == "week":
+            first -= timedelta(days=first.weekday())
+        step = timedelta(weeks=1) if unit == "week" else timedelta(days=1)
+        starts = []
+        while first <= last:
+            starts.append(datetime.combine(first, time.min, self.zone).astimezone(UTC))
+            first += step
+        return starts
+
     def trends(self, in_period) -> tuple[list[TrendPoint], list[TrendPoint]]:
         out = []
         for unit in ("day", "week"):
-            bucket = func.date_trunc(unit, self.local).label("bucket")
+            starts = self._starts(unit)
+            bucket = func.width_bucket(TicketMetrics.created_at, _timestamps(starts)).label("b")
             found = db.session.execute(
-                select(bucket, *_trend_aggregates())
-                .where(in_period)
-                .group_by(bucket)
-                .order_by(bucket)
+                select(bucket, *_trend_aggregates()).where(in_period).group_by(bucket)
             ).mappings()
-            out.append([_trend_point(r["bucket"].date(), unit, r) for r in found])
+            points = {
+                r["b"]: _trend_point(starts[r["b"] - 1].astimezone(self.zone).date(), unit, r)
+                for r in found
+                if r["b"] >= 1
+            }
+            out.append([points[b] for b in sorted(points)])
         return out[0], out[1]
 
     def heatmap(self, in_period) -> list[list[int]]:
-        dow = func.extract("isodow", self.local).cast(Integer).label("dow")
-        hour = func.extract("hour", self.local).cast(Integer).label("hour")
+        hours = []
+        at = self.since
+        while at < self.until:
+            hours.append(at)
+            at += timedelta(hours=1)
+        bucket = func.width_bucket(TicketMetrics.created_at, _timestamps(hours)).label("b")
         grid = [[0] * 24 for _ in range(7)]
-        for d, h, n in db.session.execute(
-            select(dow, hour, func.count()).where(in_period).group_by(dow, hour)
+        for b, n in db.session.execute(
+            select(bucket, func.count()).where(in_period).group_by(bucket)
         ):
-            grid[d - 1][h] = n
+            if b >= 1:
+                local = hours[b - 1].astimezone(self.zone)
+                grid[local.weekday()][local.hour] += n
         return grid
+
+
+def _timestamps(instants: list[datetime]):
+    """A timestamp[] parameter in the stored form (UTC without a zone)."""
+    values = [i.astimezone(UTC).replace(tzinfo=None) for i in instants]
+    return bindparam(None, values, type_=ARRAY(DateTime()))
 
 
 def _percentiles(column) -> Any:

@@ -15,6 +15,7 @@ from helpdesk.models.types import utcnow
 from helpdesk.services import csat, kpis, spikes
 from helpdesk.services.kpi_charts import heat_cells, trend_chart
 from helpdesk.web.auth import roles_required
+from helpdesk.web.portal import REASON_LABELS
 
 bp = Blueprint("kpis", __name__)
 
@@ -64,6 +65,7 @@ def dashboard():
         csat_rows=csat_rows,
         csat_total=csat_total,
         comments=csat.recent_comments(since, until),
+        reasons=REASON_LABELS,
         group_by=group_by,
         groups=GROUP_LABELS,
         definitions=DEFINITIONS,

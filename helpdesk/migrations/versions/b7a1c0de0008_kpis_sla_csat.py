@@ -112,6 +112,14 @@ def upgrade():
         batch_op.create_index(
             "ix_ticket_metrics_created_channel", ["created_at", "channel"], unique=False
         )
+        batch_op.create_index(
+            "ix_ticket_metrics_unsolved_created",
+            ["created_at"],
+            unique=False,
+            postgresql_where=sa.text("solved_at IS NULL"),
+            sqlite_where=sa.text("solved_at IS NULL"),
+        )
+        batch_op.create_index("ix_ticket_metrics_solved_at", ["solved_at"], unique=False)
 
     op.create_table(
         "spike_settings",
@@ -272,6 +280,8 @@ def downgrade():
     op.drop_table("volume_spikes")
     op.drop_table("spike_settings")
     with op.batch_alter_table("ticket_metrics", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_metrics_solved_at")
+        batch_op.drop_index("ix_ticket_metrics_unsolved_created")
         batch_op.drop_index("ix_ticket_metrics_created_channel")
     op.drop_table("ticket_metrics")
     op.drop_table("sla_policies")
