@@ -136,7 +136,8 @@ def say(chat: ChatSession, ticket: Ticket, text: str, at: datetime, **details) -
 def hand_off(chat: ChatSession, ticket: Ticket, now: datetime, *, reason: str) -> None:
     """To a person if one is online, else on by e-mail."""
     online = chats.agents_online(now)
-    record_event("chat.handed_off", ticket=ticket, actor="bot", reason=reason, online=online)
+    record_event("chat.handed_off", ticket=ticket, actor="bot", reason=reason,
+                 online=online).created_at = now  # fmt: skip
     if ticket.status in ("solved", "closed"):
         set_status(ticket, "open", actor="bot", at=now)
     if online:
@@ -161,7 +162,9 @@ def _go_email(chat: ChatSession, ticket: Ticket, now: datetime) -> None:
     chat.state = "email"
     if not any(tag.name == EMAIL_FALLBACK_TAG for tag in ticket.tags):
         ticket.tags.append(TicketTag(name=EMAIL_FALLBACK_TAG))
-        record_event("ticket.tagged", ticket=ticket, actor="bot", tag=EMAIL_FALLBACK_TAG)
+        record_event(
+            "ticket.tag_added", ticket=ticket, actor="bot", tag=EMAIL_FALLBACK_TAG
+        ).created_at = now
     say(chat, ticket, _text(chat, "offline_by_email", email=chat.email), now)
 
 
@@ -214,7 +217,7 @@ def _check_order(chat: ChatSession, ticket: Ticket, email: str, now: datetime) -
         tries = int(chat.data.get("failed", 0)) + 1
         chat.data = {"failed": tries}
         record_event("chat.order_lookup_failed", ticket=ticket, actor="bot", tries=tries,
-                     ip=chat.ip_hash)  # fmt: skip
+                     ip=chat.ip_hash).created_at = now  # fmt: skip
         if tries >= MAX_ORDER_TRIES:
             hand_off(chat, ticket, now, reason="unsure")
             return

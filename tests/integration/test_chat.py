@@ -239,6 +239,8 @@ def test_asking_for_a_person_hands_over_when_an_agent_is_online(app, client, faq
     assert quiet[-1] == ("visitor", "Meine Jacke ist zu klein")
     listed = agent.get("/chats").get_data(as_text=True)
     assert f"#{ticket.number}" in listed and "unread-dot" in listed
+    page = agent.get(f"/tickets/{ticket.number}").get_data(as_text=True)
+    assert "Chatbot handed the chat to a person" in page
 
     # The agent answers on the ticket; the visitor gets it, and its outbox row is done
     # once the visitor's stream delivered it.
