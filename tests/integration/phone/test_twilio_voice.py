@@ -201,3 +201,19 @@ def test_without_a_token_the_receiver_says_what_to_configure(client, app, monkey
         as_text=True
     )
     assert count(Message) == 0
+
+
+def test_a_call_we_made_is_recorded_on_the_customers_open_ticket(client):
+    from helpdesk.ingest import ingest
+    from tests.factories import inbound
+
+    first = ingest(inbound("whatsapp", "491711234567", "Bitte um Rückruf"))
+    db.session.commit()
+    params = status_callback(sid="CA0utb0und", Direction="outbound-api",
+                             From="+4930609876543", To="+491711234567")  # fmt: skip
+    answer = post(client, params)
+    assert answer.status_code == 200 and answer.json["ticket"] == first.ticket_id
+    call = db.session.scalar(select(Message).where(Message.channel == "phone"))
+    assert call.direction == "outbound" and call.details["call"]["direction"] == "out"
+    assert post(client, params).json["status"] == "duplicate"
+    assert count(Message) == 2
