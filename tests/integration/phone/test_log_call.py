@@ -60,6 +60,7 @@ def test_a_call_logged_on_the_ticket_is_a_phone_message_with_its_facts(app):
     assert event.data["outcome"] == "answered" and "note" not in event.data
     shown = text_of(client.get(page))
     assert "Erstattung kommt am Freitag" in shown and "Call logged: +491711234567" in shown
+    assert "+491711234567 · outgoing · 3:20 · answered" in shown
 
 
 def test_a_wrong_number_is_refused_and_nothing_is_stored(app):
