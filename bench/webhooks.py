@@ -26,6 +26,7 @@ one JSON object with the figures. Target: at least 300 requests/s with no errors
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -38,8 +39,9 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from channel_adapters.social.common import hub_signature
 from common import prepare_postgres
@@ -180,6 +182,33 @@ def send_all(port: int, deliveries: list[tuple[str, bytes]], concurrency: int):
     return time.perf_counter() - started, latencies, errors
 
 
+def server_processes(app, server: subprocess.Popen) -> list[psutil.Process]:
+    """gunicorn's workers and the PostgreSQL backends serving them (after the warm-up,
+    their pools are open): the CPU they use is what one request costs the machine."""
+    processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+    with app.app_context():
+        pids = db.session.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND pid <> pg_backend_pid()")
+        ).all()  # fmt: skip
+        db.session.remove()
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):  # a backend that closed meanwhile
+            processes.append(psutil.Process(pid))
+    return processes
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -206,7 +235,10 @@ def main() -> None:
     server = start_gunicorn(args.pg_url, port, args.workers, args.threads)
     try:
         _, _, warm_errors = send_all(port, deliveries[:WARM_UP], args.concurrency)
+        processes = server_processes(app, server)
+        cpu_before = cpu_seconds(processes)
         seconds, latencies, errors = send_all(port, deliveries[WARM_UP:], args.concurrency)
+        server_cpu = cpu_seconds(processes) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -227,6 +259,12 @@ def main() -> None:
     for error in (warm_errors + errors)[:5]:
         print("  error:", error)
     ok = not errors and not warm_errors and stored == total and recorded == total
+    cpu_ms = server_cpu / args.requests * 1000
+    cores = psutil.cpu_count() or 1
+    print(f"  server CPU per request (gunicorn + its PostgreSQL backends): {cpu_ms:.1f} ms; "
+          f"load average {os.getloadavg()[0]:.1f} on {cores} cores")  # fmt: skip
+    print(f"  with the {cores} cores to itself the server could answer at most "
+          f"{cores * 1000 / cpu_ms:.0f} requests/s")  # fmt: skip
     print("  target >= 300 requests/s with no errors:", "met" if ok and rate >= 300 else "NOT met")
     print(json.dumps({
         "bench": "webhooks", "requests": args.requests, "workers": args.workers,
@@ -234,6 +272,9 @@ def main() -> None:
         "postgresql_req_per_s": round(rate, 1), "p50_ms": round(statistics.median(ms), 2),
         "p95_ms": round(percentile(ms, 0.95), 2), "p99_ms": round(percentile(ms, 0.99), 2),
         "errors": len(errors) + len(warm_errors), "stored": stored, "expected": total,
+        "server_cpu_ms_per_req": round(cpu_ms, 2),
+        "cpu_bound_req_per_s": round(cores * 1000 / cpu_ms),
+        "load_average": round(os.getloadavg()[0], 1),
     }))  # fmt: skip
 
 
