@@ -33,6 +33,7 @@ from helpdesk.services.chatbot_match import (
     find_order_number,
     guess_language,
     needs_person,
+    small_talk,
     wants_person,
 )
 from helpdesk.services.chatbot_texts import BOT_TEXTS, bot_text
@@ -82,6 +83,12 @@ def answer(chat: ChatSession, message: Message, *, now: datetime) -> None:
         return
     if chat.state == "order_email":
         _order_email(chat, ticket, text, now)
+        return
+    talk = small_talk(text)
+    if talk is not None:
+        # Nothing to answer yet, or nothing left: no reason to call a person.
+        say(chat, ticket, _text(chat, f"{talk}_reply"), now)
+        set_status(ticket, "solved", actor="bot", at=now)
         return
     intents = ticket.intents
     if asks_order_status(text, intents):

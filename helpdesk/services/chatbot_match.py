@@ -198,6 +198,28 @@ class FaqMatcher:
         return FaqMatch(entry.entry_id, entry.topic, entry.language, round(score, 3))
 
 
+_GREETING = re.compile(
+    r"^\W*(hallo|hello|hi|hey|moin|servus|guten\s+(tag|morgen|abend)|good\s+(morning|afternoon|"
+    r"evening)|grüß\s+gott|gruezi|grüezi)(\s+(zusammen|there|you|ihr))?\W*$",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(
+    r"^\W*((vielen\s+)?dank(e)?(\s+schön|\s+sehr)?|thanks?(\s+you)?(\s+(so\s+)?much)?|"
+    r"thx|super|perfekt|perfect|great|ok(ay)?)([\s,!.]+(das\s+war'?s|that'?s\s+all|bye|tschüss|"
+    r"ciao))?\W*$",
+    re.IGNORECASE,
+)
+
+
+def small_talk(text: str) -> str | None:
+    """ "greeting" or "thanks" when that is all the message says, else None."""
+    if _GREETING.match(text):
+        return "greeting"
+    if _THANKS.match(text):
+        return "thanks"
+    return None
+
+
 def wants_person(text: str) -> bool:
     """The customer asks for a person ("Mitarbeiter", "human", "agent")."""
     return bool(_HUMAN.search(text))

@@ -11,6 +11,8 @@ BOT_TEXTS: dict[str, dict[str, str]] = {
         "greeting": "Hallo! Ich bin der Chatbot von Nordlicht Mode. Fragen Sie mich nach "
         "Versandkosten, Lieferzeiten, Öffnungszeiten, Rücksendungen oder wo Ihre Bestellung "
         "ist – oder nach einer Kollegin oder einem Kollegen.",
+        "greeting_reply": "Hallo! Wie kann ich Ihnen helfen?",
+        "thanks_reply": "Gern geschehen! Kann ich sonst noch etwas für Sie tun?",
         "order_number": "Das schaue ich gern für Sie nach. Wie lautet Ihre Bestellnummer?",
         "order_number_again": "Darin habe ich keine Bestellnummer gefunden. Sie steht in "
         "Ihrer Bestellbestätigung, z. B. 100457.",
@@ -46,6 +48,8 @@ BOT_TEXTS: dict[str, dict[str, str]] = {
         "greeting": "Hello! I am the Nordlicht Mode chatbot. Ask me about shipping costs, "
         "delivery times, opening hours, returns or where your order is – or ask for a "
         "colleague.",
+        "greeting_reply": "Hello! How can I help you?",
+        "thanks_reply": "You are welcome! Is there anything else I can do for you?",
         "order_number": "I can check that for you. What is your order number?",
         "order_number_again": "I could not find an order number in that. It is in your "
         "order confirmation, e.g. 100457.",

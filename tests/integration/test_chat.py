@@ -290,6 +290,12 @@ def test_the_bot_steps_aside_when_a_colleague_joins(client, faq):
     assert db.session.scalar(select(ChatSession.state)) == "human"
 
 
+def test_a_greeting_is_answered_not_handed_over(client, faq):
+    token = start(client, language="de")["token"]
+    assert lines(say(client, token, "Hallo!"))[-1] == ("bot", "Hallo! Wie kann ich Ihnen helfen?")
+    assert db.session.scalar(select(ChatSession.state)) == "bot"
+
+
 def test_unsure_means_hand_off_not_a_guess(app, client, faq):
     online_agent(app)
     token = start(client, language="en")["token"]

@@ -13,6 +13,7 @@ from helpdesk.services.chatbot_match import (
     find_order_number,
     guess_language,
     needs_person,
+    small_talk,
     wants_person,
 )
 from helpdesk.services.faq_defaults import DEFAULT_FAQ
@@ -140,3 +141,19 @@ def test_language_by_common_words():
     assert guess_language("Was kostet der Versand?", "en") == "de"
     assert guess_language("How much is shipping?", "de") == "en"
     assert guess_language("100457", "de") == "de"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hallo", "greeting"),
+        ("Hi there!", "greeting"),
+        ("Guten Tag", "greeting"),
+        ("Danke schön!", "thanks"),
+        ("thanks, bye", "thanks"),
+        ("Hallo, was kostet der Versand?", None),
+        ("Danke, aber wo ist meine Bestellung?", None),
+    ],
+)
+def test_small_talk(text, expected):
+    assert small_talk(text) == expected
