@@ -120,6 +120,8 @@ def default_channel(ticket: Ticket, options: Sequence[str], used: dict[str, obje
     """The channel the customer last wrote on, if we can send there; else the ticket's.
     Recording a call is never the default unless it is all there is."""
     sendable = [c for c in options if c not in RECORD_ONLY_CHANNELS]
+    if "email" in sendable and any(tag.name == "chat-to-email" for tag in ticket.tags):
+        return "email"  # a chat nobody could take live goes on by e-mail (services/chatbot.py)
     for channel, _at in sorted(used.items(), key=lambda pair: pair[1], reverse=True):
         if channel in sendable:
             return channel
