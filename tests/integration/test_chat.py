@@ -465,3 +465,16 @@ def test_visitors_streams_on_several_gunicorn_workers_share_the_conversation(
                 authors.append(json.loads(block["data"])["author"])
         assert authors == ["visitor", "bot", "agent"]
         conn.close()
+
+
+def test_chat_pages_carry_no_inline_script_or_style(app, client, admin_client, faq):
+    agent = online_agent(app)
+    token = start(client)["token"]
+    say(client, token, "Hallo, eine Frage zu meiner Jacke")
+    pages = [client.get("/demo/shop"), client.get("/faq"), agent.get("/chats")]
+    pages += [admin_client.get("/admin/faq"), admin_client.get("/admin/faq/new")]
+    for page in pages:
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert 'style="' not in html and "<style" not in html
+        assert "<script>" not in html and " onclick=" not in html
