@@ -133,8 +133,11 @@ class DeliveryBuilder:
     receipts: list[Receipt] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
-    def skip(self, channel: str, kind: str, reason: str) -> None:
-        log.info("%s webhook: %s skipped: %s", channel, kind, reason)
+    def skip(self, channel: str, kind: str, reason: str, *, known: bool = True) -> None:
+        """Acknowledge an event without storing it. One we do not know at all is logged
+        as a warning: the platform may have started sending something worth handling."""
+        log.log(logging.INFO if known else logging.WARNING,
+                "%s webhook: %s skipped: %s", channel, kind, reason)  # fmt: skip
         self.skipped.append(Skipped(channel, kind, reason))
 
     def build(self) -> SocialDelivery:

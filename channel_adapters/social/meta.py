@@ -113,7 +113,8 @@ def _event(found: DeliveryBuilder, channel: str, account: str, event: dict, wher
     elif kind == "postback":
         _postback(found, channel, account, event, where)
     else:
-        found.skip(channel, kind, IGNORED_EVENTS.get(kind, "an event type we do not know"))
+        reason = IGNORED_EVENTS.get(kind, "an event type we do not know")
+        found.skip(channel, kind, reason, known=kind in IGNORED_EVENTS)
 
 
 def _message(found: DeliveryBuilder, channel: str, account: str, event: dict, where: str) -> None:

@@ -52,6 +52,11 @@ from channel_adapters.social.common import (
 CHANNEL = "x"
 DEFAULT_API_BASE = "https://api.x.com"
 TEXT_LIMIT = 10000
+#: Account activity that is not a DM: posts, likes, follows... (acknowledged, not stored).
+_OTHER_ACTIVITY = frozenset({
+    "tweet_create_events", "tweet_delete_events", "favorite_events", "follow_events",
+    "unfollow_events", "block_events", "unblock_events", "mute_events", "unmute_events",
+})  # fmt: skip
 _EVENT_LISTS = ("direct_message_events", "direct_message_mark_read_events",
                 "direct_message_indicate_typing_events")  # fmt: skip
 
@@ -87,7 +92,7 @@ def parse_x(raw: bytes) -> SocialDelivery:
         found.skip(CHANNEL, "typing", "typing indicators are not stored")
     for key in body:
         if key.endswith("_events") and key not in _EVENT_LISTS:
-            found.skip(CHANNEL, key, "not a direct message")
+            found.skip(CHANNEL, key, "not a direct message", known=key in _OTHER_ACTIVITY)
         elif key == "user_event":
             found.skip(CHANNEL, key, "an account notice (e.g. a revoked subscription)")
     return found.build()

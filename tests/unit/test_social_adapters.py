@@ -408,3 +408,16 @@ def test_replies_outside_the_window_are_refused(channel, age, human_agent, limit
     with pytest.raises(OutsideWindow) as refused:
         messaging_tag(channel, None if age is None else NOW - age, NOW, human_agent=human_agent)
     assert refused.value.limit == limit
+
+
+def test_an_unknown_event_type_is_logged_as_a_warning(caplog):
+    novel = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": T0,
+             "brand_new_event": {}}  # fmt: skip
+    reaction = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": T0,
+                "reaction": {"mid": "m_1"}}  # fmt: skip
+    with caplog.at_level("INFO", logger="channel_adapters.social.common"):
+        meta.parse_meta(page_event(novel))
+        meta.parse_meta(page_event(reaction))
+    levels = {r.getMessage().split(" skipped")[0]: r.levelname for r in caplog.records}
+    assert levels == {"messenger webhook: brand_new_event": "WARNING",
+                      "messenger webhook: reaction": "INFO"}  # fmt: skip
