@@ -59,6 +59,9 @@ def correct_intents(
             added=sorted(add),
             removed=sorted(remove),
         )
+        from helpdesk.services.ticket_metrics import refresh_ticket  # KPIs: intent and SLA
+
+        refresh_ticket(ticket)
 
 
 def _latest_inbound(ticket: Ticket) -> Message | None:
