@@ -93,3 +93,36 @@ def open_chats(*, limit: int = LIMIT) -> list[ChatRow]:
     ]
     # Waiting for a person first; the sort is stable, so latest activity stays within.
     return sorted(chats, key=lambda c: not (c.unread and c.state != "bot"))
+
+
+def waiting_count() -> int:
+    """Chats handed to a person whose visitor wrote after our last answer: the badge
+    beside "Chats". Only conversations in the hands of people are counted, so it stays a
+    handful of rows however many chats the bot answered."""
+    last_in = (
+        select(func.max(Message.id))
+        .where(Message.ticket_id == Ticket.id, Message.direction == "inbound")
+        .scalar_subquery()
+    )
+    last_out = (
+        select(func.coalesce(func.max(Message.id), 0))
+        .where(
+            Message.ticket_id == Ticket.id,
+            Message.direction == "outbound",
+            Message.author_kind == "agent",
+        )
+        .scalar_subquery()
+    )
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ChatSession)
+            .join(Ticket, Ticket.id == ChatSession.ticket_id)
+            .where(
+                ChatSession.state == "human",
+                Ticket.status.in_(UNSOLVED_STATUSES),
+                last_in > last_out,
+            )
+        )
+        or 0
+    )

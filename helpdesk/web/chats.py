@@ -21,7 +21,7 @@ from helpdesk.extensions import db
 from helpdesk.models import LANGUAGES, FaqEntry
 from helpdesk.services import chat as chats
 from helpdesk.services import faq
-from helpdesk.services.chat_list import open_chats
+from helpdesk.services.chat_list import open_chats, waiting_count
 from helpdesk.web.auth import roles_required
 
 bp = Blueprint("chats", __name__)
@@ -56,6 +56,12 @@ def _note_agent_seen() -> None:
     session["chat_seen"] = now
     chats.note_agent_seen(current_user)
     db.session.commit()
+
+
+@bp.app_template_global("waiting_chats")
+def waiting_chats() -> int:
+    """For the "Chats" link in the top bar: visitors waiting for a person."""
+    return waiting_count()
 
 
 @bp.get("/chats")
