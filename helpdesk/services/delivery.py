@@ -67,6 +67,9 @@ class Channel:
     #: The answer of `transmit` is the platform's id for the message (a Messenger mid, a
     #: wamid): it becomes the message's external id, so echoes and receipts find it.
     platform_id: bool = False
+    #: Told the outcome of every send (None: it worked, else the error), to keep the
+    #: channel's health (Admin -> Channels, the helpdesk_channel_up metric).
+    health: Callable[[str | None], None] | None = None
 
 
 def deliver_due(*, now: datetime | None = None, limit: int = 100) -> Counter:
@@ -122,6 +125,7 @@ def _social_channel(name: str) -> Callable[[], Channel | None]:
             prepare=social_send.outbound_for,
             transmit=lambda outbound: social_send.transmit(name, outbound),
             platform_id=True,
+            health=lambda error: social_send.record_health(name, error),
         )
 
     return factory
@@ -141,6 +145,8 @@ def _deliver(item: OutboxItem, channel: Channel, now: datetime) -> str:
     except (SendError, ConfigError) as error:
         response, failure = None, error
     item = db.session.get(OutboxItem, item_id)
+    if channel.health is not None:
+        channel.health(None if failure is None else str(failure))
     if failure is not None:
         retryable = isinstance(failure, SendError) and failure.retryable
         return _failed(item, item.message, str(failure), retryable=retryable, now=now)

@@ -41,7 +41,7 @@ from channel_adapters.social.whatsapp import TEXT_LIMIT as WHATSAPP_TEXT_LIMIT
 from channel_adapters.social.x import TEXT_LIMIT as X_TEXT_LIMIT
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import Message, Ticket
+from helpdesk.models import ChannelState, Message, Ticket
 from helpdesk.models.types import utcnow
 
 SOCIAL_SEND_CHANNELS: tuple[str, ...] = ("messenger", "instagram", "whatsapp", "x")
@@ -208,6 +208,28 @@ def transmit(channel: str, outbound: OutboundMessage) -> str:
     if config is None:
         raise ConfigError(f"{NAMES[channel]}: no access token configured")
     return registry.create(channel, config).send(outbound)
+
+
+#: The send API's health is kept on one ChannelState row per channel, under this name.
+HEALTH_NAME = "send API"
+
+
+def record_health(channel: str, error: str | None) -> None:
+    """Note that sending on `channel` worked just now, or failed with `error`. The caller
+    (the outbox worker) commits with the delivery's outcome."""
+    state = db.session.scalar(
+        select(ChannelState).where(ChannelState.kind == channel, ChannelState.name == HEALTH_NAME)
+    )
+    if state is None:
+        state = ChannelState(kind=channel, name=HEALTH_NAME, config={}, state={})
+        db.session.add(state)
+    now = utcnow()
+    if error is None:
+        state.last_success_at = now
+        state.last_error = None
+    else:
+        state.last_error = error[:2000]
+        state.last_error_at = now
 
 
 def _last_inbound(ticket: Ticket, channel: str, counterpart: str) -> Message | None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
-from helpdesk.models import Message, OutboxItem, Ticket
+from helpdesk.models import ChannelState, Message, OutboxItem, Ticket
 from helpdesk.services.delivery import deliver_due
 from helpdesk.services.replies import add_reply
 from tests.conftest import make_user
@@ -77,6 +77,8 @@ def test_a_messenger_reply_is_sent_and_its_echo_and_read_receipt_recognised(agen
     assert reply.external_id == "m_out_1"  # the platform's id, which echoes and receipts name
     assert reply.details["delivery"] == {"status": "sent", "response": "m_out_1", "our_id": our_id}
     assert deliver_due() == {}
+    health = db.session.scalars(select(ChannelState)).one()
+    assert health.last_success_at is not None and health.last_error is None
 
     echo = {"sender": {"id": PAGE}, "recipient": {"id": PSID}, "timestamp": 1,
             "message": {"is_echo": True, "app_id": 1, "metadata": our_id, "mid": "m_out_1",
@@ -247,6 +249,9 @@ def test_a_wrong_token_fails_without_retrying(agent_client, platform, app, monke
     assert deliver_due() == {"failed": 1}
     assert platform.requests[0]["headers"]["Authorization"] == "Bearer expired"
     assert "Invalid OAuth access token" in outbound().details["delivery"]["error"]
+    health = db.session.scalars(select(ChannelState)).one()  # Admin -> Channels shows it
+    assert (health.kind, health.name) == ("messenger", "send API")
+    assert "Invalid OAuth access token" in health.last_error
 
 
 def test_without_a_token_replies_wait_in_the_outbox(agent_client, social_config):
