@@ -43,7 +43,8 @@ class BusinessHours(db.Model):
 
 class SlaPolicy(db.Model):
     """A first-response target for the tickets it matches. An empty channel, priority or
-    intent matches any; the policy matching the most of the three wins, then the lower id."""
+    intent matches any; the policy matching the most of the three wins, then the
+    strictest (shortest target), then the lower id."""
 
     __tablename__ = "sla_policies"
     __table_args__ = (

@@ -2,7 +2,8 @@
 and what happens when it does.
 
 The best policy for a ticket is the active one matching most of channel, priority and
-intent (an empty field matches anything), then the lower id. Its due time counts from
+intent (an empty field matches anything), then the strictest (shortest target), then the
+lower id: an urgent e-mail gets the urgent hour, not e-mail's eight. Its due time counts from
 the ticket's creation or the bot's hand-off, in business hours or around the clock,
 and is set on `Ticket.sla_due_at` while the ticket waits for its first response (the
 inbox's "SLA due soon" view sorts by it); once answered nothing is due, and the metrics
@@ -75,7 +76,7 @@ def best_policy(
 
     def specificity(policy: SlaPolicy) -> tuple[int, int]:
         named = sum(v is not None for v in (policy.channel, policy.priority, policy.intent))
-        return (-named, policy.id or 0)
+        return (-named, policy.first_response_minutes, policy.id or 0)
 
     return min(matching, key=specificity)
 

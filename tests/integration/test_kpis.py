@@ -258,3 +258,41 @@ def test_cli_json_and_csv(tickets, app):
     assert result.output.splitlines()[0].startswith("channel,tickets,answered,solved")
     bad = runner.invoke(args=["kpis", "--from", "2026-12-31", "--to", "2026-12-01"])
     assert bad.exit_code != 0 and "before it starts" in bad.output
+
+
+def test_every_table_exports_as_csv(tickets, client):
+    log_in(client, "lead@shop.example")
+    args = "from=2026-12-14&to=2026-12-31&by=channel"
+
+    def table(name):
+        response = client.get(f"/kpis/export/{name}.csv?{args}")
+        assert response.status_code == 200
+        assert f"kpis-{name}-2026-12-14-2026-12-31.csv" in response.headers["Content-Disposition"]
+        return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+    weekly = table("weekly")
+    assert weekly[0][:2] == ["period", "tickets"]
+    assert [row[:2] for row in weekly[1:]] == [["2026-W51", "1"], ["2026-W52", "5"],
+                                               ["2026-W53", "1"]]  # fmt: skip
+    heat = table("heatmap")
+    assert heat[1][0] == "Mon" and heat[1][1 + 9] == "2"  # Mondays 09:00: T1 and T7
+    daily = table("daily")
+    assert daily[1][:2] == ["2026-12-18", "1"]  # T2, the first day with a ticket
+    assert table("returns") == [["period", "reason", "items", "share"]]
+    assert client.get(f"/kpis/export/secrets.csv?{args}").status_code == 422
+
+
+def test_priority_change_recomputes_the_due_time(app):
+    make_user("agent")
+    db.session.add_all([
+        SlaPolicy(name="E-mail", channel="email", first_response_minutes=480),
+        SlaPolicy(name="Urgent", priority="urgent", first_response_minutes=60),
+    ])  # fmt: skip
+    db.session.commit()
+    ticket = customer_writes(at(21, 9)).ticket
+    assert ticket.sla_due_at == at(21, 17)
+    from helpdesk.services.ticket_actions import set_priority
+
+    set_priority(ticket, "urgent", user=None)
+    db.session.commit()
+    assert ticket.sla_due_at == at(21, 10)  # one business hour after 09:00
