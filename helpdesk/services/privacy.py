@@ -60,6 +60,18 @@ def _with_merged(customer: Customer) -> list[int]:
     return ids
 
 
+def _chats(identities) -> list[ChatSession]:
+    """The live chat conversations of these identities (the name and e-mail given there)."""
+    visitors = [i.value for i in identities if i.kind == "chat_visitor"]
+    if not visitors:
+        return []
+    return list(
+        db.session.scalars(
+            select(ChatSession).where(ChatSession.visitor.in_(visitors)).order_by(ChatSession.id)
+        )
+    )
+
+
 def export_customer(customer: Customer) -> dict[str, Any]:
     ids = _with_merged(customer)
     tickets = db.session.scalars(
@@ -146,6 +158,17 @@ def export_customer(customer: Customer) -> dict[str, Any]:
                 ],
             }
             for o in orders
+        ],  # fmt: skip
+        "chats": [
+            {
+                "visitor": c.visitor,
+                "name": c.name,
+                "email": c.email,
+                "language": c.language,
+                "page": c.page,
+                "started_at": c.created_at.isoformat(),
+            }
+            for c in _chats(identities)
         ],  # fmt: skip
         "events": [{"kind": e.kind, "at": e.created_at.isoformat()} for e in events],
     }

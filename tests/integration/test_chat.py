@@ -340,13 +340,17 @@ def test_an_email_given_in_chat_joins_the_customer_who_has_it(client, faq):
     assert {i.kind for i in identities} == {"email", "chat_visitor"}
 
 
-def test_erasing_the_customer_erases_their_chats(client, faq):
-    from helpdesk.services.privacy import erase_customer
+def test_a_customers_chats_are_exported_and_erased_with_them(client, faq):
+    from helpdesk.services.privacy import erase_customer, export_customer
 
     token = start(client, name="Kim Lee", email="kim.lee@example.com")["token"]
     say(client, token, "Hallo")
     chat = db.session.scalar(select(ChatSession))
     customer = db.session.get(Ticket, chat.ticket_id).customer
+    exported = export_customer(customer)["chats"]
+    assert [(c["visitor"], c["name"], c["email"]) for c in exported] == [
+        (chat.visitor, "Kim Lee", "kim.lee@example.com")
+    ]
     erase_customer(customer, actor="tests")
     db.session.commit()
     assert db.session.scalar(select(ChatSession)) is None
