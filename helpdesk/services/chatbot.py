@@ -4,12 +4,17 @@ After each visitor message (already stored by ingest) the bot looks at the
 conversation's state and the text:
 
 - the visitor asks for a person ("Mitarbeiter", "human", "agent") -> hand-off;
+- a bare greeting or thanks -> a short answer of its own;
 - "where is my order" -> it asks for the order number and the order's e-mail address,
   checks both against the orders and answers with the status and tracking (three wrong
-  tries -> hand-off, so nobody can search the orders through it);
+  tries in a conversation, or ten from one address in an hour -> hand-off, so nobody
+  can search the orders through it);
+- a complaint or the customer's own case (damage, refund, reminder) -> hand-off;
 - an FAQ question it is sure of -> the entry's answer, and the ticket is solved (a
   further message reopens it, as on every channel);
 - anything else -> hand-off: unsure means a person, not a guess.
+
+Once a colleague has answered in the conversation, the bot keeps out of it.
 
 A hand-off goes to a person when one is online; otherwise the visitor hears that the
 chat becomes an e-mail ticket and is asked for an address when we have none. The bot's
