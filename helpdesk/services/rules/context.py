@@ -13,12 +13,25 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, union_all
 
 from helpdesk.extensions import db
-from helpdesk.models import UNSOLVED_STATUSES, IntentTag, Message, Ticket
+from helpdesk.models import UNSOLVED_STATUSES, IntentTag, Message, Ticket, TicketTag
 from helpdesk.models.types import utcnow
 from helpdesk.services.canned import Facts, facts_for
+
+# Statements the hot path runs on the connection, without the ORM's overhead.
+_INTENTS = (
+    select(IntentTag.intent, IntentTag.confidence, IntentTag.rejected)
+    .where(IntentTag.ticket_id == bindparam("ticket_id"))
+    .order_by(IntentTag.id)
+)
+_ESCALATED = union_all(
+    select(TicketTag.ticket_id).where(
+        TicketTag.ticket_id == bindparam("ticket_id"), TicketTag.name == "escalated"
+    ),
+    select(Ticket.id).where(Ticket.escalated_to_id == bindparam("ticket_id")),
+).limit(1)
 
 
 class RuleContext:
@@ -72,11 +85,7 @@ class RuleContext:
     def intents(self) -> dict[str, float]:
         """The ticket's current intents with their confidence: per intent the latest tag
         decides (an agent's rejection removes it; an agent's or rule's tag counts as sure)."""
-        rows = db.session.execute(
-            select(IntentTag.intent, IntentTag.confidence, IntentTag.rejected)
-            .where(IntentTag.ticket_id == self.ticket_id)
-            .order_by(IntentTag.id)
-        ).all()
+        rows = db.session.connection().execute(_INTENTS, {"ticket_id": self.ticket_id})
         latest: dict[str, float | None] = {}
         for intent, confidence, rejected in rows:
             if rejected:
@@ -133,10 +142,8 @@ class RuleContext:
 
     def _ticket_escalated(self) -> bool:
         """Handed over from social: tagged so, or a social ticket points here."""
-        if "escalated" in self._ticket_tags():
-            return True
-        pointing = select(Ticket.id).where(Ticket.escalated_to_id == self.ticket_id).limit(1)
-        return db.session.scalar(pointing) is not None
+        found = db.session.connection().execute(_ESCALATED, {"ticket_id": self.ticket_id})
+        return found.first() is not None
 
     @cached_property
     def other_open_tickets(self) -> int:

@@ -130,7 +130,9 @@ def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) 
             "name": "Social escalation to care",
             "description": "A DM the social team handed over goes to the care team.",
             "position": 40,
-            "events": ["ticket.created", "ticket.updated"],
+            # The escalation service records "ticket.escalation_received" (an update) on the
+            # care ticket, new or not; ingest never creates an escalated ticket.
+            "events": ["ticket.updated"],
             "conditions": {
                 "all": [
                     {"field": "ticket.escalated", "op": "is", "value": True},

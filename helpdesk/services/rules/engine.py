@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from helpdesk.extensions import db
@@ -64,29 +64,29 @@ class CompiledRule:
 
 
 _compiled: dict[tuple[int, datetime], CompiledRule] = {}
-_RULES = (
-    select(Rule.id, Rule.name, Rule.stop, Rule.events, Rule.conditions, Rule.actions,
-           Rule.updated_at)
-    .where(Rule.enabled.is_(True))
-    .order_by(Rule.position, Rule.id)
-)  # fmt: skip
+_ENABLED = (
+    select(Rule.id, Rule.updated_at).where(Rule.enabled.is_(True)).order_by(Rule.position, Rule.id)
+)
+_DEFINITIONS = select(
+    Rule.id, Rule.name, Rule.stop, Rule.events, Rule.conditions, Rule.actions, Rule.updated_at
+).where(Rule.id.in_(bindparam("ids", expanding=True)))
 
 
 def enabled_rules() -> list[CompiledRule]:
-    """The enabled rules in order. The table is small and read on every run, so an edit
-    counts at once in every process; parsing is kept per (id, updated_at)."""
-    rules = []
-    for row in db.session.execute(_RULES):
-        key = (row.id, row.updated_at)
-        compiled = _compiled.get(key)
-        if compiled is None:
-            compiled = compile_rule(row.id, row.name, row.stop, row.events, row.conditions,
-                                    row.actions)  # fmt: skip
-            if len(_compiled) > 1000:
-                _compiled.clear()
-            _compiled[key] = compiled
-        rules.append(compiled)
-    return rules
+    """The enabled rules in order. The table is read on every run (ids and change times
+    only: a rule edited in one process counts at once in all), and a rule's definition
+    is read and parsed again only when its change time moved."""
+    conn = db.session.connection()
+    keys = [(row.id, row.updated_at) for row in conn.execute(_ENABLED)]
+    missing = [rule_id for rule_id, changed in keys if (rule_id, changed) not in _compiled]
+    if missing:
+        if len(_compiled) > 1000:
+            _compiled.clear()
+        for row in conn.execute(_DEFINITIONS, {"ids": missing}):
+            _compiled[(row.id, row.updated_at)] = compile_rule(
+                row.id, row.name, row.stop, row.events, row.conditions, row.actions
+            )
+    return [_compiled[key] for key in keys if key in _compiled]
 
 
 def compile_rule(rule_id, name, stop, events, conditions, actions) -> CompiledRule:
@@ -134,7 +134,8 @@ def run_rules(
                 # Conditions only read; the savepoint is paid for by rules that act.
                 if not rule.matches(context):
                     continue
-                with session.begin_nested():
+                # One flush per rule, not one before every query an action makes.
+                with session.begin_nested(), session.no_autoflush:
                     for action in rule.actions:
                         rule_actions.ACTIONS[action["type"]](context, action, rule.ref)
                     session.flush()
@@ -219,6 +220,8 @@ def _run_pending(session: Session) -> None:
     """Before a commit, run the rules for the ticket events recorded in the transaction."""
     if session.info.get(_RUNNING):
         return
+    if not (session.info.get(_PENDING) or session.new or session.dirty or session.deleted):
+        return  # nothing recorded in this transaction that could start a rule
     for _round in range(3):  # events recorded by the runs themselves are rules' own
         session.flush()
         pending = session.info.pop(_PENDING, None)
