@@ -20,7 +20,16 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Connection, bindparam, insert, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased, selectinload
 from sqlalchemy.orm.util import identity_key
 
@@ -36,14 +45,26 @@ from helpdesk.services.replies import add_note, set_status
 
 CARE_TICKET_LIMIT = 10
 
-# Built once: the customer's most recently active open ticket on a care channel.
+_SOURCE = aliased(Ticket)
+
+
+def care_ticket() -> ColumnElement[bool]:
+    """A care ticket: on a care channel, or one a social ticket was escalated to (a care
+    ticket opened by an escalation keeps the social channel it came from)."""
+    return or_(
+        Ticket.channel.not_in(SOCIAL_CHANNELS),
+        Ticket.id.in_(select(_SOURCE.escalated_to_id).where(_SOURCE.escalated_to_id.is_not(None))),
+    )
+
+
+# Built once: the customer's most recently active open care ticket.
 _OPEN_CARE_TICKET = (
     select(Ticket.id)
     .where(
         Ticket.customer_id == bindparam("customer_id"),
         Ticket.status.in_([literal_column(f"'{s}'") for s in UNSOLVED_STATUSES]),
-        Ticket.channel.not_in(SOCIAL_CHANNELS),
         Ticket.merged_into_id.is_(None),
+        care_ticket(),
     )
     .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
     .limit(1)
@@ -57,7 +78,16 @@ _NOTE = insert(Message)
 
 
 def is_social(ticket: Ticket) -> bool:
-    return ticket.channel in SOCIAL_CHANNELS
+    """A DM the social team works (not a care ticket that kept its social channel)."""
+    if ticket.channel not in SOCIAL_CHANNELS:
+        return False
+    return not is_care_target(ticket)
+
+
+def is_care_target(ticket: Ticket) -> bool:
+    """Whether some social ticket was escalated to `ticket`."""
+    found = select(_SOURCE.id).where(_SOURCE.escalated_to_id == ticket.id).limit(1)
+    return db.session.scalar(found) is not None
 
 
 def care_candidates(ticket: Ticket) -> list[Ticket]:
@@ -70,7 +100,7 @@ def care_candidates(ticket: Ticket) -> list[Ticket]:
                 Ticket.id != ticket.id,
                 Ticket.status.in_(UNSOLVED_STATUSES),
                 Ticket.merged_into_id.is_(None),
-                Ticket.channel.not_in(SOCIAL_CHANNELS),
+                care_ticket(),
             )
             .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
             .limit(CARE_TICKET_LIMIT)

@@ -114,6 +114,7 @@ def social():
             db.session.scalars(
                 select(Ticket)
                 .where(Ticket.channel == channel, Ticket.merged_into_id.is_(None))
+                .where(~escalation.care_ticket())  # care tickets that kept the channel
                 .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
                 .limit(PER_PLATFORM)
             )

@@ -201,3 +201,25 @@ def test_care_answers_the_dm_and_the_mail_from_the_care_ticket(app):
     queued = {o.channel for o in db.session.scalars(select(OutboxItem))}
     assert queued == {"instagram", "email"}
     assert social.escalated_to_id == mail.id
+
+
+def test_a_care_ticket_opened_by_escalation_is_cares_not_a_dm(app):
+    client, manager = signed_in(app, "social")
+    social = dm("Paket beschädigt").ticket
+    page = f"/tickets/{social.id}"
+    post(client, page, f"{page}/escalate", {"target": "new", "note": "Bitte Ersatz.",
+                                            "priority": "high"})  # fmt: skip
+    db.session.expire_all()
+    care_id = db.session.get(Ticket, social.id).escalated_to_id
+    care_page = text_of(client.get(f"/tickets/{care_id}"))
+    assert "Escalate to care" not in care_page
+    listed = text_of(client.get("/social"))
+    assert f"#{social.id} " in listed and f"#{care_id} Paket" not in listed
+    # The customer writes in a new conversation: it joins the open care ticket.
+    later = ingest(inbound("instagram", INSTAGRAM, "Und noch was", thread_key="ig:other"))
+    db.session.commit()
+    assert later.created_ticket and later.ticket.escalated_to_id == care_id
+    answer = post(client, f"/tickets/{care_id}", f"/tickets/{care_id}/escalate",
+                  {"target": "new", "note": "x", "priority": "high"})  # fmt: skip
+    assert "Only social tickets" in text_of(client.get(answer.location))
+    assert manager.role == "social"
