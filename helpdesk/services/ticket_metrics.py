@@ -39,9 +39,9 @@ from helpdesk.services.business_time import Calendar, calendar_for, calendars
 
 log = logging.getLogger(__name__)
 
-#: Event kinds that mean "the bot handed this conversation to a person". The chat part
-#: records one of them; the first-response clock starts there.
-HANDOFF_KINDS: tuple[str, ...] = ("bot.handoff", "chat.handoff")
+#: Event kinds that mean "the bot handed this conversation to a person" (the chatbot
+#: records `chat.handed_off`); the first-response clock starts at the first of them.
+HANDOFF_KINDS: tuple[str, ...] = ("chat.handed_off", "bot.handoff", "chat.handoff")
 STATUS_CHANGED = "ticket.status_changed"
 #: Statuses in which the customer waits for us (requester wait) and we for them.
 REQUESTER_WAIT: tuple[str, ...] = ("new", "open", "on_hold")
