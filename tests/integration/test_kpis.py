@@ -141,6 +141,7 @@ def tickets(app):
     reply(t7, agent, at(29, 10))
     ids["T7"] = t7.id
     ids["lead"] = lead.id
+    db.session.commit()  # reading the ids began a transaction; a live server needs it ended
     return ids
 
 
