@@ -20,17 +20,18 @@ import hashlib
 from collections.abc import Callable
 
 from flask import current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from channel_adapters.base import ParseError
 from channel_adapters.social.common import BadJSON, SocialDelivery
 from helpdesk.extensions import db
-from helpdesk.models import InboundDelivery
+from helpdesk.models import InboundDelivery, QuarantinedInput
+from helpdesk.models.types import utcnow
 from helpdesk.services.mail_intake import quarantine
 from helpdesk.services.social_intake import store_delivery
-from helpdesk.webhooks import json_error, record_delivery
+from helpdesk.webhooks import json_error
 
 #: A second attempt when a concurrent copy of the same delivery committed first.
 ATTEMPTS = 2
@@ -94,7 +95,7 @@ def receive(source: str, raw: bytes, parse: Callable[[bytes], SocialDelivery]):
     for attempt in range(1, ATTEMPTS + 1):
         try:
             outcome = store_delivery(delivery)
-            return record_delivery(source, delivery_id, delivery.topic, outcome, raw)
+            return _record(source, delivery_id, delivery.topic, outcome, raw)
         except IntegrityError:
             db.session.rollback()
             if _seen(source, delivery_id):
@@ -113,3 +114,29 @@ def _seen(source: str, delivery_id: str) -> bool:
         )
         is not None
     )
+
+
+_RECORD = insert(InboundDelivery)
+_RESOLVE = (
+    update(QuarantinedInput)
+    .where(
+        QuarantinedInput.channel == bindparam("b_source"),
+        QuarantinedInput.sha256 == bindparam("digest"),
+        QuarantinedInput.resolved_at.is_(None),
+    )
+    .values(resolved_at=bindparam("now"))
+)
+
+
+def _record(source: str, delivery_id: str, topic: str, outcome: dict, raw: bytes):
+    """Mark the delivery done, resolve a quarantined earlier copy of the same body, commit,
+    and answer 200: what `helpdesk.webhooks.record_delivery` does, in two Core statements,
+    because this is the path of every DM (the ORM's unit of work cost ~2 ms a request)."""
+    now = utcnow()
+    conn = db.session.connection()
+    conn.execute(_RECORD, {"source": source, "delivery_id": delivery_id, "topic": topic[:100],
+                           "outcome": outcome, "received_at": now})  # fmt: skip
+    conn.execute(_RESOLVE, {"b_source": source, "digest": hashlib.sha256(raw).hexdigest(),
+                            "now": now})  # fmt: skip
+    db.session.commit()
+    return jsonify(status="ok", **outcome), 200

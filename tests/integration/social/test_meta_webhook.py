@@ -237,3 +237,18 @@ def test_the_same_delivery_sent_concurrently_is_stored_once(app, social_config):
     assert count(Message) == 2
     assert count(Ticket) == 1
     assert count(InboundDelivery) == 1
+
+
+def test_a_quarantined_copy_is_resolved_when_the_body_goes_through(client, social_config):
+    """E.g. after a parser fix, the platform's retry of a quarantined body succeeds."""
+    from helpdesk.services.mail_intake import quarantine
+
+    raw = json.dumps(messenger(text("m_fixed", "Jetzt klappt es"))).encode()
+    quarantine("meta", raw, reason="an older parser refused it", source="meta webhook",
+               content_type="application/json")  # fmt: skip
+    db.session.commit()
+    assert post_meta(client, raw).status_code == 200
+    db.session.expire_all()
+    kept = db.session.scalars(select(QuarantinedInput)).one()
+    assert kept.resolved_at is not None
+    assert count(Message) == 1
