@@ -166,6 +166,7 @@ def _merge_one(target: Ticket, source: Ticket, user: User | None) -> list[Messag
     _note(source, user, ngettext("Merged into #%(number)s (%(num)d message moved).",
                                  "Merged into #%(number)s (%(num)d messages moved).",
                                  len(ids), number=target.number), now)  # fmt: skip
+    refresh_ticket(target)  # KPIs: the moved messages count on the target now
     return messages
 
 
@@ -196,6 +197,7 @@ def undo_merge(source: Ticket, user: User | None) -> list[Message]:
     _note(source, user, ngettext("Merge into #%(number)s undone (%(num)d message back).",
                                  "Merge into #%(number)s undone (%(num)d messages back).",
                                  len(moved), number=target.number), now)  # fmt: skip
+    refresh_ticket(target)  # KPIs: the messages went back
     return back
 
 
@@ -240,6 +242,8 @@ def split_message(message: Message, user: User | None) -> Ticket:
                  reason="split", split_from=ticket.id, message_id=message.id)  # fmt: skip
     record_event("message.split", ticket=ticket, user=user, message_id=message.id,
                  new_ticket=new.id)  # fmt: skip
+    refresh_ticket(new)  # KPIs for both tickets
+    refresh_ticket(ticket)
     return new
 
 

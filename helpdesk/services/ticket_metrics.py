@@ -31,6 +31,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from helpdesk.errors import HelpdeskError
 from helpdesk.extensions import db
 from helpdesk.models import Event, IntentTag, Message, Ticket, TicketMetrics
 from helpdesk.models.tickets import SOLVED_STATUSES
@@ -257,10 +258,29 @@ def refresh_ticket(
     known_calendars: dict[int | None, Calendar] | None = None,
 ) -> TicketMetrics | None:
     """Compute and store one ticket's metrics (a Ticket or its id), and set its SLA due
-    time. The caller commits. Called by the services after they changed the ticket."""
+    time. The caller commits. Called by the services after they changed the ticket.
+
+    A configuration the metrics cannot work with (business hours without any open time,
+    a country the holiday library does not know) is logged and leaves the metrics as
+    they were: the message or reply that triggered the refresh must never be lost for
+    it; `helpdesk kpis recompute` catches up once the configuration is fixed."""
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            return _refresh(ticket, now=now, known_calendars=known_calendars)
+    except HelpdeskError:
+        log.exception("metrics of ticket %s not refreshed", getattr(ticket, "id", ticket))
+        return None
+
+
+def _refresh(
+    ticket: Ticket | int,
+    *,
+    now: datetime | None,
+    known_calendars: dict[int | None, Calendar] | None,
+) -> TicketMetrics | None:
     from helpdesk.services.sla import apply_policy  # sla imports this module
 
-    db.session.flush()
     if isinstance(ticket, int):
         ticket = db.session.get(Ticket, ticket)
     if ticket is None:

@@ -297,3 +297,16 @@ def test_priority_change_recomputes_the_due_time(app):
     set_priority(ticket, "urgent", user=None)
     db.session.commit()
     assert ticket.sla_due_at == at(21, 10)  # one business hour after 09:00
+
+
+def test_broken_business_hours_never_lose_a_message(app):
+    """Business hours without any open time cannot give a due time in business hours:
+    the message is stored all the same, and only its metrics wait for a recompute."""
+    from helpdesk.models import BusinessHours
+
+    db.session.add(BusinessHours(team_id=None, weekly={}, holiday_country="DE"))
+    db.session.add(SlaPolicy(name="E-mail", channel="email", first_response_minutes=480))
+    db.session.commit()
+    result = customer_writes(at(21, 9))
+    assert db.session.get(Ticket, result.ticket_id) is not None
+    assert metrics(result.ticket_id) is None
