@@ -27,10 +27,14 @@ def count(model) -> int:
     return db.session.scalar(select(func.count()).select_from(model))
 
 
-def sample(file: str, name: str) -> dict:
+def sample_dir() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip(f"the public WhatsApp samples are not at {SAMPLES}")
-    return json.loads((SAMPLES / f"{file}.json").read_text())[name]
+    return SAMPLES
+
+
+def sample(file: str, name: str) -> dict:
+    return json.loads((sample_dir() / f"{file}.json").read_text())[name]
 
 
 def post_whatsapp(client, payload, **kwargs):
@@ -70,13 +74,16 @@ def test_the_same_wamid_again_is_not_stored_twice(client, social_config):
 
 
 def test_every_kind_of_real_update_is_acknowledged(client, social_config):
-    """Account, template and call notices, statuses, reactions: 200 and nothing wrong stored."""
+    """Account, template and call notices, statuses, deletions, system notices: 200, and
+    no message or quarantined body comes of them."""
+    sent = 0
     for file in ("account_update", "template_status_update", "message_status", "system",
                  "deleted_message", "call_status"):  # fmt: skip
-        for name, payload in json.loads((SAMPLES / f"{file}.json").read_text()).items() if \
-                SAMPLES.is_dir() else []:  # fmt: skip
-            response = post_whatsapp(client, payload)
+        for name in json.loads((SAMPLES / f"{file}.json").read_text()) if sample_dir() else ():
+            response = post_whatsapp(client, sample(file, name))
             assert response.status_code == 200, (file, name, response.get_json())
+            sent += 1
+    assert sent > 20
     assert count(Message) == 0
     assert count(QuarantinedInput) == 0
 
