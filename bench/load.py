@@ -1,0 +1,297 @@
+"""Mixed load against gunicorn with PostgreSQL on loopback: agents and webhook intake.
+
+What it builds: an empty PostgreSQL database (`--pg-url`, default helpdesk_bench_load;
+its schema is dropped and recreated) with the migrations, `--agents` agent users and
+`--tickets` e-mail tickets ingested the normal way. Then it starts gunicorn
+(`--workers`, `--threads`) on 127.0.0.1 and runs `--clients` threads for `--seconds`,
+each signed in as an agent (real session cookie and CSRF token) and picking, by weight:
+
+    inbox    GET /inbox                                   (an agent's list, with counts)
+    ticket   GET /tickets/<n>                             (the ticket page of a random ticket)
+    reply    POST /tickets/<n>/compose                    (a reply through the composer)
+    webhook  POST /webhooks/meta                          (a signed Messenger DM: ingest)
+
+It reports requests per second, p50/p95/max per kind and overall, and errors (any
+answer but the expected one, or no answer). Target: >= 200 requests/s mixed with no
+errors on this machine. The client threads share the machine's two cores with the
+server, so the figure is a floor. The last line of stdout is one JSON object.
+
+    .venv/bin/python bench/load.py --seconds 20            # a short run
+    .venv/bin/python bench/load.py --seconds 60 --clients 24
+
+Plain `http.client` in threads (keep-alive per thread): locust would bring gevent and a
+second event loop for what twenty threads do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlencode
+
+from sqlalchemy.engine import make_url
+
+import common
+from channel_adapters.base import Identity, InboundMessage
+from helpdesk.extensions import db
+from helpdesk.ingest import ingest
+from helpdesk.models import User
+from helpdesk.models.types import utcnow
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "load-test-password-1"
+META_SECRET = "bench-meta-secret"
+MIX = {"inbox": 30, "ticket": 35, "reply": 10, "webhook": 25}
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def seed(url: str, agents: int, tickets: int) -> None:
+    app = common.make_app(url)
+    with app.app_context():
+        for number in range(agents):
+            user = User(email=f"agent{number}@bench.example", name=f"Agent {number}", role="agent")
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+        rng = random.Random(7)
+        for number in range(tickets):
+            ingest(
+                InboundMessage(
+                    channel="email",
+                    sender=Identity("email", f"kunde{rng.randrange(tickets // 2 + 1)}@example.de"),
+                    text=f"Wo bleibt meine Bestellung {100000 + number}? Danke",
+                    subject=f"Bestellung {100000 + number}",
+                    external_id=f"<seed-{number}@example.de>",
+                    sent_at=utcnow(),
+                )
+            )
+            if number % 100 == 99:
+                db.session.commit()
+        db.session.commit()
+    common.dispose(app)
+
+
+class Agent:
+    """One client thread's connection, session cookie and CSRF token."""
+
+    def __init__(self, port: int, email: str) -> None:
+        self.port = port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.cookie = ""
+        page = self.request("GET", "/login")[1]
+        token = _CSRF.search(page).group(1)
+        form = {"email": email, "password": PASSWORD, "csrf_token": token}
+        status, _body = self.request("POST", "/login", form=form)
+        if status != 302:
+            raise RuntimeError(f"sign-in as {email} answered {status}")
+        self.csrf = _CSRF.search(self.request("GET", "/search")[1]).group(1)
+
+    def request(self, method: str, path: str, *, form=None, raw=None, headers=None):
+        headers = dict(headers or {})
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif raw is not None:
+            body = raw
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        for attempt in range(2):  # a keep-alive connection the server closed: once more
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                text = response.read().decode("utf-8", "replace")
+                break
+            except (http.client.HTTPException, OSError):
+                self.connection.close()
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if attempt:
+                    raise
+        for header, value in response.getheaders():
+            if header.lower() == "set-cookie" and value.startswith("session="):
+                self.cookie = value.split(";", 1)[0]
+        return response.status, text
+
+
+def run_load(port: int, args, numbers: list[int]) -> dict:
+    """Sign every client in, warm up for `--warm-up` seconds, then measure `--seconds`."""
+    results: dict[str, list[float]] = defaultdict(list)
+    errors: dict[str, list[str]] = defaultdict(list)
+    lock = threading.Lock()
+    mids = itertools.count()
+    kinds, weights = zip(*MIX.items(), strict=True)
+    agents = [Agent(port, f"agent{i % args.agents}@bench.example") for i in range(args.clients)]
+    window: dict[str, float] = {}
+    ready = threading.Barrier(args.clients + 1)
+
+    def client(index: int) -> None:
+        rng, agent = random.Random(index), agents[index]
+        ready.wait()
+        while time.monotonic() < window["end"]:
+            kind = rng.choices(kinds, weights)[0]
+            number = rng.choice(numbers)
+            started = time.perf_counter()
+            try:
+                status, expected = _one(agent, kind, number, next(mids))
+                problem = None if status == expected else f"HTTP {status}"
+            except (http.client.HTTPException, OSError) as error:
+                problem = f"{type(error).__name__}: {error}"
+            took = (time.perf_counter() - started) * 1000
+            if time.monotonic() < window["start"]:
+                continue  # the warm-up is not counted
+            with lock:
+                results[kind].append(took)
+                if problem:
+                    errors[kind].append(problem)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    window["start"] = time.monotonic() + args.warm_up
+    window["end"] = window["start"] + args.seconds
+    ready.wait()
+    for thread in threads:
+        thread.join()
+    return {"results": results, "errors": errors, "seconds": args.seconds}
+
+
+def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int]:
+    if kind == "inbox":
+        return agent.request("GET", "/inbox")[0], 200
+    if kind == "ticket":
+        return agent.request("GET", f"/tickets/{number}")[0], 200
+    if kind == "reply":
+        form = {
+            "csrf_token": agent.csrf,
+            "kind": "reply",
+            "channel": "email",
+            "text": "Danke, wir kümmern uns darum.",
+            "seen": "999999999",  # no collision warning: the bench writes on shared tickets
+            "action": "send",
+        }
+        return agent.request("POST", f"/tickets/{number}/compose", form=form)[0], 302
+    raw = json.dumps(_meta_body(mid)).encode()
+    signature = hmac.new(META_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
+    return agent.request("POST", "/webhooks/meta", raw=raw, headers=headers)[0], 200
+
+
+def _meta_body(mid: int) -> dict:
+    event = {
+        "sender": {"id": f"psid-{mid % 500}"},
+        "recipient": {"id": "page-1"},
+        "timestamp": 1764930000000 + mid,
+        "message": {"mid": f"m_load_{os.getpid()}_{mid}", "text": "Ist mein Paket unterwegs?"},
+    }
+    return {"object": "page", "entry": [{"id": "page-1", "time": 1764930000000,
+                                         "messaging": [event]}]}  # fmt: skip
+
+
+def _p(values: list[float], q: float) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--pg-url", default="postgresql+psycopg://@127.0.0.1:5432/helpdesk_bench_load"
+    )
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--warm-up", type=float, default=5)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--agents", type=int, default=8)
+    parser.add_argument("--tickets", type=int, default=400)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+
+    problem = common.prepare_postgres(args.pg_url)
+    if problem:
+        sys.exit(f"PostgreSQL at {make_url(args.pg_url).render_as_string(True)}: {problem}")
+    print(f"seeding {args.agents} agents and {args.tickets} tickets ...", flush=True)
+    seed(args.pg_url, args.agents, args.tickets)
+    port = args.port or _free_port()
+    env = {**os.environ, "DATABASE_URL": args.pg_url, "HELPDESK_SECRET_KEY": "bench-load",
+           "HELPDESK_CLASSIFIER": "none", "HELPDESK_META_APP_SECRET": META_SECRET}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads",
+         str(args.threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}",
+         "--log-level", "warning", "wsgi:app"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_ready(port)
+        print(f"gunicorn {args.workers}x{args.threads} on 127.0.0.1:{port}; {args.clients} "
+              f"clients for {args.seconds:g} s ...", flush=True)  # fmt: skip
+        found = run_load(port, args, list(range(1, args.tickets + 1)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report(found, args)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(port: int, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/login")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer on port {port} within {seconds:g} s")
+
+
+def report(found: dict, args) -> None:
+    results, errors, seconds = found["results"], found["errors"], found["seconds"]
+    every = [v for values in results.values() for v in values]
+    total_errors = sum(len(e) for e in errors.values())
+    print(f"\n{'kind':<9}{'requests':>10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}"
+          f"{'errors':>8}")  # fmt: skip
+    figures = {}
+    for kind in [*MIX, "all"]:
+        values = every if kind == "all" else results.get(kind, [])
+        wrong = total_errors if kind == "all" else len(errors.get(kind, []))
+        row = {"requests": len(values), "per_second": round(len(values) / seconds, 1),
+               "p50_ms": round(_p(values, 50), 1), "p95_ms": round(_p(values, 95), 1),
+               "max_ms": round(max(values, default=0), 1), "errors": wrong}  # fmt: skip
+        figures[kind] = row
+        print(f"{kind:<9}{row['requests']:>10}{row['per_second']:>9}{row['p50_ms']:>9}"
+              f"{row['p95_ms']:>9}{row['max_ms']:>9}{row['errors']:>8}")  # fmt: skip
+    for kind, problems in errors.items():
+        print(f"errors in {kind}: {sorted(set(problems))[:5]}")
+    target = figures["all"]["per_second"] >= 200 and total_errors == 0
+    print(f"target >= 200 req/s with no errors: {'met' if target else 'NOT met'}")
+    print(json.dumps({"bench": "load", "seconds": round(seconds, 1), "clients": args.clients,
+                      "workers": args.workers, "threads": args.threads, "figures": figures,
+                      "target_met": target}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
