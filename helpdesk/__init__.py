@@ -91,6 +91,11 @@ def register_blueprints(app: Flask) -> None:
     from helpdesk.services.social_send import window_notice
 
     app.add_template_global(window_notice, "social_window_notice")  # the composer's hint
+    from helpdesk.web import admin_audit, admin_privacy, admin_webhooks
+
+    app.register_blueprint(admin_audit.bp)
+    app.register_blueprint(admin_privacy.bp)
+    app.register_blueprint(admin_webhooks.bp)
     from helpdesk.web import ticket, ticket_commerce
 
     app.register_blueprint(ticket.bp)

@@ -38,6 +38,7 @@ from helpdesk.models import (
     Ticket,
 )
 from helpdesk.models.types import utcnow
+from helpdesk.services import webhooks_out
 from helpdesk.services.classification import current_classifier
 from helpdesk.services.customers import resolve_customer
 from helpdesk.services.html import sanitise_html
@@ -315,6 +316,7 @@ def _store(
         )
         _expire(Ticket, ticket_id)
     conn.execute(_INSERTS[Event], events)
+    webhooks_out.emit_ingested(conn, events, received_at)  # ticket.created to subscribers
     return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False)
 
 
