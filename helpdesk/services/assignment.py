@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models import UNSOLVED_STATUSES, AssignmentCursor, Team, Ticket, User
 from helpdesk.services.ticket_actions import may_see
@@ -120,3 +121,42 @@ def _lock_cursor(team_id: int) -> None:
             db.session.execute(insert(AssignmentCursor).values(team_id=team_id, turns=1))
     except IntegrityError:  # another worker created it first: take its lock instead
         db.session.execute(bump.values(turns=AssignmentCursor.turns + 1))
+
+
+class AvailabilityInvalid(InvalidInput):
+    """A capacity or channel list that cannot be saved."""
+
+
+def set_availability(
+    user: User,
+    *,
+    away: bool,
+    max_open_tickets: str | int | None,
+    max_chats: str | int | None,
+    channels: list[str] | None,
+    by: User | None = None,
+) -> None:
+    """Set whether `user` is away, their capacities (blank: the defaults) and the channels
+    they may be given (None: all). Recorded as an event."""
+    from channel_adapters.base import CHANNELS
+    from helpdesk.services.events import record_event
+
+    limits = {}
+    for name, value in (("max_open_tickets", max_open_tickets), ("max_chats", max_chats)):
+        text = str(value).strip() if value is not None else ""
+        if not text:
+            limits[name] = None
+        elif text.isdigit() and int(text) <= 10_000:
+            limits[name] = int(text)
+        else:
+            raise AvailabilityInvalid(f"{name}: a whole number from 0 to 10000, or blank")
+    if channels is not None:
+        unknown = [c for c in channels if c not in CHANNELS]
+        if unknown:
+            raise AvailabilityInvalid(f"unknown channel {', '.join(unknown)}")
+    user.away = away
+    user.max_open_tickets = limits["max_open_tickets"]
+    user.max_chats = limits["max_chats"]
+    user.channels = None if channels is None else list(dict.fromkeys(channels))
+    record_event("user.availability_changed", user=by, actor=f"user:{by.id}" if by else "cli",
+                 agent=user.id, away=away, channels=user.channels, **limits)  # fmt: skip

@@ -204,3 +204,44 @@ def rule_drafts(ticket) -> list:
     from helpdesk.services.rules.drafts import open_drafts
 
     return open_drafts(ticket)
+
+
+# --- agents: away, capacity, channel access ----------------------------------------------
+
+
+@bp.get("/agents")
+@roles_required("admin")
+def agents():
+    from channel_adapters.base import CHANNELS
+    from helpdesk.models import User
+
+    users = db.session.scalars(
+        select(User).where(User.role != "admin").order_by(User.name, User.id)
+    ).all()
+    return render_template("admin/rules_agents.html", users=users, channels=CHANNELS)
+
+
+@bp.post("/agents/<int:user_id>")
+@roles_required("admin")
+def save_agent(user_id: int):
+    from helpdesk.models import User
+    from helpdesk.services.assignment import AvailabilityInvalid, set_availability
+
+    user = db.session.get(User, user_id) or abort(404)
+    form = request.form
+    try:
+        set_availability(
+            user,
+            away=form.get("away") == "on",
+            max_open_tickets=form.get("max_open_tickets", ""),
+            max_chats=form.get("max_chats", ""),
+            channels=None if form.get("all_channels") == "on" else form.getlist("channels"),
+            by=current_user,
+        )
+    except AvailabilityInvalid as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("admin_rules.agents")), 303
+    db.session.commit()
+    flash(_("Saved."), "info")
+    return redirect(url_for("admin_rules.agents"))

@@ -190,3 +190,27 @@ def test_cli_export_import_and_defaults(app, tmp_path):
     result = runner.invoke(args=["rules", "import", str(path)])
     assert result.exit_code == 0 and "imported: 1 new, 0 updated" in result.output
     assert "Reminders to returns" in runner.invoke(args=["rules", "list"]).output
+
+
+def test_admin_sets_away_capacity_and_channels_and_refuses_nonsense(admin_client):
+    from helpdesk.models import User
+    from tests.conftest import make_user
+
+    agent = make_user("agent", "jana@shop.example")
+    token = csrf_token(admin_client, "/admin/rules/agents")
+    assert "jana@shop.example" in admin_client.get("/admin/rules/agents").get_data(as_text=True)
+    page = admin_client.post(f"/admin/rules/agents/{agent.id}", data={
+        "csrf_token": token, "away": "on", "max_open_tickets": "12", "max_chats": "",
+        "channels": ["email", "chat"]})  # fmt: skip
+    assert page.status_code == 302
+    db.session.expire_all()
+    agent = db.session.get(User, agent.id)
+    assert (agent.away, agent.max_open_tickets, agent.max_chats, agent.channels) == (
+        True, 12, None, ["email", "chat"])  # fmt: skip
+    page = admin_client.post(f"/admin/rules/agents/{agent.id}", data={
+        "csrf_token": token, "max_open_tickets": "viele", "all_channels": "on"})  # fmt: skip
+    assert page.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(User, agent.id).max_open_tickets == 12  # nothing changed
+    follow = admin_client.get("/admin/rules/agents").get_data(as_text=True)
+    assert "max_open_tickets: a whole number" in follow
