@@ -81,7 +81,7 @@ CSAT_ANSWERS = ((5, "Schnell und freundlich, danke!"), (4, None), (5, None),
                 (3, None), (5, None), (1, "Still no refund after two weeks."))  # fmt: skip
 
 
-def load_kpi_demo(users: dict[str, User], now: datetime) -> int:
+def load_kpi_demo(users: dict[str, User], now: datetime, *, weeks: int = WEEKS) -> int:
     """Add the KPI demo data once; how many everyday tickets were added. The caller
     commits (the spike check and metrics need flushed rows, not a commit)."""
     install_default_policies()
@@ -90,7 +90,7 @@ def load_kpi_demo(users: dict[str, User], now: datetime) -> int:
     spikes.settings()
     added = 0
     if not _loaded():
-        added = _everyday_volume(users, now)
+        added = _everyday_volume(users, now, weeks)
     _measure_the_rest(now)
     _surveys(users, now)
     _wall(users)
@@ -112,7 +112,7 @@ def last_monday(now: datetime, zone) -> datetime:
     return start
 
 
-def _everyday_volume(users: dict[str, User], now: datetime) -> int:
+def _everyday_volume(users: dict[str, User], now: datetime, weeks: int) -> int:
     rng = random.Random(SEED)
     calendar = Calendar()
     zone = calendar.zone
@@ -121,7 +121,7 @@ def _everyday_volume(users: dict[str, User], now: datetime) -> int:
     social = users["social@example.com"]
     arrivals: list[tuple[datetime, bool]] = []
     today = now.astimezone(zone).date()
-    for day_back in range(WEEKS * 7, 0, -1):
+    for day_back in range(weeks * 7, 0, -1):
         day = today - timedelta(days=day_back)
         count = rng.randint(12, 18) if day.weekday() < 5 else rng.randint(2, 5)
         for _ in range(count):
