@@ -259,6 +259,8 @@ def test_cli_json_and_csv(tickets, app):
     assert result.output.splitlines()[0].startswith("channel,tickets,answered,solved")
     bad = runner.invoke(args=["kpis", "--from", "2026-12-31", "--to", "2026-12-01"])
     assert bad.exit_code != 0 and "before it starts" in bad.output
+    recomputed = runner.invoke(args=["kpis", "recompute", "--batch", "3"])
+    assert recomputed.exit_code == 0 and "7 tickets measured" in recomputed.output
 
 
 def test_every_table_exports_as_csv(tickets, client):
