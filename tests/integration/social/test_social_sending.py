@@ -286,3 +286,27 @@ def test_the_composer_says_beforehand_when_a_window_has_closed(agent_client, pla
     fresh = customer_wrote("messenger", PSID, ago=timedelta(hours=1))
     page = agent_client.get(f"/tickets/{fresh.number}").get_data(as_text=True)
     assert "data-window-notice" not in page
+
+
+def test_the_social_team_answers_a_dm_from_the_webhook_to_the_send_api(app, platform):
+    """The whole way: a signed Instagram webhook, the social media manager's reply in the
+    composer, the worker's request to the Send API, and the echo recognised."""
+    from tests.conftest import signed_in_client
+
+    social = signed_in_client(app, "social")
+    event = {"sender": {"id": IGSID}, "recipient": {"id": "1784"},
+             "timestamp": int(datetime.now(UTC).timestamp() * 1000),
+             "message": {"mid": "ig_in_1", "text": "Is the green dress back?"}}  # fmt: skip
+    body = {"object": "instagram", "entry": [{"id": "1784", "time": 1, "messaging": [event]}]}
+    assert post_meta(social, body).status_code == 200
+    ticket = db.session.scalars(select(Ticket)).one()
+    assert compose(social, ticket, "Yes, since this morning!", "instagram").status_code == 302
+    platform.answer(200, {"recipient_id": IGSID, "message_id": "ig_out_9"})
+    assert deliver_due() == {"sent": 1}
+    assert platform.requests[0]["json"]["recipient"] == {"id": IGSID}
+    echo = {"sender": {"id": "1784"}, "recipient": {"id": IGSID}, "timestamp": 2,
+            "message": {"is_echo": True, "mid": "ig_out_9", "text": "Yes!"}}  # fmt: skip
+    answer = post_meta(social, {"object": "instagram", "entry": [
+        {"id": "1784", "time": 2, "messaging": [echo]}]}).get_json()  # fmt: skip
+    assert answer["our_echoes"] == 1
+    assert count(Message) == 2
