@@ -1,9 +1,10 @@
 """Customer satisfaction surveys: asked once a ticket is solved, answered in one click.
 
 The worker's job finds tickets solved at least `CSAT_DELAY_MINUTES` ago that have no
-survey, whose customer has an e-mail address and got no survey within
-`CSAT_PERIOD_DAYS`, and sends them an e-mail (through the outbox, on the ticket, as an
-automatic message that counts as no reply) with five links, one per rating. Each link
+survey, whose customer got no survey within `CSAT_PERIOD_DAYS`, and asks: by e-mail
+(through the outbox, on the ticket, as an automatic message that counts as no reply)
+when we know their address, else in the chat when it was a chat; five links, one per
+rating. Each link
 carries a signed token naming the survey and the rating, so one click records the
 answer; the page then offers a comment. A rating of `CSAT_LOW_RATING` or less notifies
 every lead on the ticket (a follow-up for them), once.
@@ -87,8 +88,9 @@ def send_due_surveys(now: datetime | None = None) -> int:
     asked: set[int] = set()
     for ticket in candidates:
         address = _email_of(ticket.customer_id)
+        in_chat = address is None and ticket.channel == "chat"
         if (
-            address is None
+            (address is None and not in_chat)
             or ticket.customer_id in asked
             or _asked_recently(ticket.customer_id, now - period)
         ):
@@ -102,14 +104,19 @@ def send_due_surveys(now: datetime | None = None) -> int:
         db.session.flush()
         customer = db.session.get(Customer, ticket.customer_id)
         text = render_text(
-            "mail/csat",
+            "csat/chat" if in_chat else "mail/csat",
             language,
             customer_name=customer.name if customer else None,
             ticket_number=ticket.id,
             links=[(r, survey_url(survey, r)) for r in RATINGS],
         )
-        message = add_reply(ticket, None, text, channel="email", author_kind="system", at=now)
-        message.counterpart = address
+        if in_chat:  # a chat message is stored and streamed to the widget, not sent
+            message = add_reply(ticket, None, text, channel="chat", author_kind="system",
+                                at=now, deliver=False)  # fmt: skip
+        else:
+            message = add_reply(ticket, None, text, channel="email", author_kind="system",
+                                at=now)  # fmt: skip
+            message.counterpart = address
         message.details = {"automatic": "csat", "survey": survey.id}
         record_event("csat.sent", ticket=ticket, actor="worker", survey=survey.id)
         asked.add(ticket.customer_id)

@@ -92,6 +92,20 @@ def test_survey_sent_once_per_customer_and_period_and_answered_in_one_click(app,
     assert rows[0].label == agent.name
 
 
+def test_chat_visitor_without_an_address_is_asked_in_the_chat(app):
+    agent = make_user("agent")
+    now = datetime.now(UTC)
+    ticket = new_ticket("visitor-77", now - timedelta(hours=3), channel="chat")
+    add_reply(ticket, agent, "Gern!", at=now - timedelta(hours=2, minutes=55), deliver=False)
+    set_status(ticket, "solved", user=agent, at=now - timedelta(hours=2, minutes=50))
+    db.session.commit()
+    assert csat.send_due_surveys(now=now) == 1
+    db.session.commit()
+    asked = db.session.scalar(select(Message).where(Message.author_kind == "system"))
+    assert asked.channel == "chat" and "/csat/" in asked.text
+    assert db.session.scalar(select(OutboxItem.id)) is None  # the widget shows it, nothing sent
+
+
 # -- spikes ------------------------------------------------------------------------------
 
 
