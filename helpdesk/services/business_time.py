@@ -16,6 +16,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_library
+from flask_babel import gettext as _
 
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
@@ -42,7 +43,7 @@ class Calendar:
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
-            raise InvalidInput(f"unknown time zone {self.timezone!r}") from error
+            raise InvalidInput(_("Unknown time zone %(zone)s.", zone=self.timezone)) from error
 
     @property
     def zone(self) -> ZoneInfo:
@@ -89,7 +90,7 @@ class Calendar:
         """The moment `seconds` of business time after `start` have passed."""
         remaining = timedelta(seconds=seconds)
         day = start.astimezone(self.zone).date()
-        for _ in range(_MAX_DAYS):
+        for _day in range(_MAX_DAYS):
             for opens, closes in self.open_intervals(day):
                 begin = max(opens, start)
                 if closes <= begin:
@@ -98,7 +99,7 @@ class Calendar:
                     return begin + remaining
                 remaining -= closes - begin
             day += timedelta(days=1)
-        raise InvalidInput("the business hours have no open time in the next two years")
+        raise InvalidInput(_("The business hours have no open time in the next two years."))
 
 
 def parse_weekly(weekly: Mapping) -> dict[int, tuple[tuple[time, time], ...]]:
@@ -106,15 +107,19 @@ def parse_weekly(weekly: Mapping) -> dict[int, tuple[tuple[time, time], ...]]:
     parsed: dict[int, tuple[tuple[time, time], ...]] = {}
     for key, spans in weekly.items():
         if not str(key).isdigit() or not 0 <= int(key) <= 6:
-            raise InvalidInput(f"weekday {key!r} is not 0 (Monday) to 6 (Sunday)")
+            raise InvalidInput(_("Weekday %(day)s is not 0 (Monday) to 6 (Sunday).", day=key))
         day = int(key)
         intervals = []
         for span in spans if isinstance(spans, list) else [spans]:
             if not isinstance(span, list | tuple) or len(span) != 2:
-                raise InvalidInput(f'opening hours {span!r} are not a pair like ["08:00", "18:00"]')
+                raise InvalidInput(
+                    _('Opening hours %(span)s are not a pair like ["08:00", "18:00"].', span=span)
+                )
             opens, closes = (_parse_time(value) for value in span)
             if closes <= opens:
-                raise InvalidInput(f"opening hours {span[0]}-{span[1]} end before they start")
+                raise InvalidInput(
+                    _("Opening hours %(span)s end before they start.", span=f"{span[0]}-{span[1]}")
+                )
             intervals.append((opens, closes))
         parsed[day] = tuple(sorted(intervals))
     return parsed
@@ -124,7 +129,7 @@ def _parse_time(value: str) -> time:
     try:
         return time.fromisoformat(str(value))
     except (TypeError, ValueError) as error:
-        raise InvalidInput(f"{value!r} is not a time like 08:00") from error
+        raise InvalidInput(_("%(value)s is not a time like 08:00.", value=value)) from error
 
 
 @lru_cache(maxsize=64)
@@ -132,7 +137,13 @@ def _holidays(country: str, subdivision: str | None, year: int) -> frozenset[dat
     try:
         found = holiday_library.country_holidays(country, subdiv=subdivision, years=year)
     except NotImplementedError as error:
-        raise InvalidInput(f"no public holidays known for {country}/{subdivision}") from error
+        raise InvalidInput(
+            _(
+                "No public holidays are known for %(country)s %(state)s.",
+                country=country,
+                state=subdivision or "",
+            )
+        ) from error
     return frozenset(found)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
@@ -48,10 +49,10 @@ def read_token(token: str) -> tuple[CsatSurvey, int | None]:
     try:
         data = _serializer().loads(token)
     except BadSignature as error:
-        raise NotFound("this survey link is not valid") from error
+        raise NotFound(_("This survey link is not valid.")) from error
     survey = db.session.get(CsatSurvey, int(data.get("s", 0)))
     if survey is None:
-        raise NotFound("this survey no longer exists")
+        raise NotFound(_("This survey no longer exists."))
     rating = data.get("r")
     return survey, rating if rating in RATINGS else None
 
@@ -150,7 +151,7 @@ def answer(survey: CsatSurvey, rating: int | None, comment: str | None = None,
     now = now or utcnow()
     if rating is not None:
         if rating not in RATINGS:
-            raise InvalidInput("a rating is a whole number from 1 to 5")
+            raise InvalidInput(_("A rating is a whole number from 1 to 5."))
         was_low = survey.rating is not None and survey.rating <= _low()
         survey.rating = rating
         survey.answered_at = now
@@ -161,7 +162,7 @@ def answer(survey: CsatSurvey, rating: int | None, comment: str | None = None,
         comment = comment.strip()[:COMMENT_LIMIT]
         if comment:
             if survey.rating is None:
-                raise InvalidInput("choose a rating first")
+                raise InvalidInput(_("Please choose a rating first."))
             survey.comment = comment
     return survey
 

@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from channel_adapters.base import CHANNEL_FAMILIES
@@ -187,20 +188,20 @@ def save_policy(policy_id: int | None, **fields) -> SlaPolicy:
     """Create or change a policy from form values (checked here, not in the view)."""
     policy = SlaPolicy() if policy_id is None else db.session.get(SlaPolicy, policy_id)
     if policy is None:
-        raise NotFound(f"no SLA policy {policy_id}")
+        raise NotFound(_("There is no SLA policy %(id)s.", id=policy_id))
     name = (fields.get("name") or "").strip()
     if not name:
-        raise InvalidInput("a policy needs a name")
+        raise InvalidInput(_("A policy needs a name."))
     try:
         minutes = int(fields.get("first_response_minutes") or 0)
         warn = int(fields.get("warn_before_minutes") or 0)
     except ValueError as error:
-        raise InvalidInput("minutes must be whole numbers") from error
+        raise InvalidInput(_("Minutes must be whole numbers.")) from error
     if minutes <= 0 or warn < 0:
-        raise InvalidInput("the target must be at least one minute, the warning not negative")
+        raise InvalidInput(_("The target must be at least one minute, the warning not negative."))
     priority = fields.get("priority") or None
     if priority is not None and priority not in PRIORITIES:
-        raise InvalidInput(f"unknown priority {priority!r}")
+        raise InvalidInput(_("Unknown priority %(value)s.", value=priority))
     policy.name = name[:100]
     policy.channel = (fields.get("channel") or None) and fields["channel"][:20]
     policy.priority = priority

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from helpdesk.errors import InvalidInput
@@ -83,16 +84,16 @@ def save_settings(*, factor, min_tickets, auto_acknowledge: bool, text_de: str, 
     try:
         factor, min_tickets = float(factor), int(min_tickets)
     except (TypeError, ValueError) as error:
-        raise InvalidInput("factor and minimum must be numbers") from error
+        raise InvalidInput(_("The factor and the minimum must be numbers.")) from error
     if factor < 1 or min_tickets < 1:
-        raise InvalidInput("the factor must be at least 1, the minimum at least 1 ticket")
+        raise InvalidInput(_("The factor must be at least 1, the minimum at least 1 ticket."))
     for text in (text_de, text_en):
         if not text.strip() or len(text) > 1000:
-            raise InvalidInput("each text needs 1 to 1000 characters")
+            raise InvalidInput(_("Each text needs 1 to 1000 characters."))
         try:
             text.format(hours=1, minutes=1)
         except (KeyError, IndexError, ValueError) as error:
-            raise InvalidInput("texts may only use {hours} and {minutes}") from error
+            raise InvalidInput(_("The texts may only use {hours} and {minutes}.")) from error
     row = settings()
     row.factor, row.min_tickets, row.auto_acknowledge = factor, min_tickets, auto_acknowledge
     row.text_de, row.text_en, row.updated_at = text_de.strip(), text_en.strip(), utcnow()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from helpdesk.errors import InvalidInput, NotFound, PermissionDenied
@@ -32,17 +33,17 @@ class RankedEntry:
 def _entry(entry_id: int) -> WallEntry:
     entry = db.session.get(WallEntry, entry_id)
     if entry is None:
-        raise NotFound(f"no wall entry {entry_id}")
+        raise NotFound(_("There is no wall entry %(id)s.", id=entry_id))
     return entry
 
 
 def create_entry(kind: str, title: str, body: str, author: User,
                  ticket_number: int | None = None) -> WallEntry:  # fmt: skip
     if kind not in WALL_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(WALL_KINDS)}")
+        raise InvalidInput(_("Choose a pain point or an idea."))
     title = title.strip()
     if not title or len(title) > 200:
-        raise InvalidInput("a title needs 1 to 200 characters")
+        raise InvalidInput(_("A title needs 1 to 200 characters."))
     entry = WallEntry(kind=kind, title=title, body=body.strip()[:5000], author=author)
     db.session.add(entry)
     db.session.flush()
@@ -56,7 +57,7 @@ def pin_ticket(entry_id: int, ticket_number: int, user: User) -> None:
     entry = _entry(entry_id)
     ticket = db.session.get(Ticket, ticket_number)
     if ticket is None or not may_see(user, ticket):
-        raise InvalidInput(f"there is no ticket #{ticket_number} you can see")
+        raise InvalidInput(_("There is no ticket #%(number)s you can see.", number=ticket_number))
     if db.session.get(WallTicket, (entry.id, ticket.id)) is None:
         db.session.add(WallTicket(entry_id=entry.id, ticket_id=ticket.id, pinned_by_id=user.id))
         record_event("wall.ticket_pinned", ticket=ticket, user=user, entry=entry.id)
@@ -75,9 +76,9 @@ def toggle_vote(entry_id: int, user: User) -> bool:
 
 def set_status(entry_id: int, status: str, user: User) -> WallEntry:
     if not user.has_role("lead"):
-        raise PermissionDenied("only team leads change the status of an entry")
+        raise PermissionDenied(_("Only team leads change the status of an entry."))
     if status not in WALL_STATUSES:
-        raise InvalidInput(f"status must be one of {', '.join(WALL_STATUSES)}")
+        raise InvalidInput(_("Choose new, planned or done."))
     entry = _entry(entry_id)
     if entry.status != status:
         record_event("wall.status_changed", user=user, entry=entry.id, old=entry.status,

@@ -85,10 +85,18 @@ def save_hours():
                 date.fromisoformat(day)
         except ValueError as error:
             raise InvalidInput(
-                'opening hours look like {"0": [["08:00", "18:00"]]}, closed days like 2026-12-24'
+                _(
+                    'Opening hours look like {"0": [["08:00", "18:00"]]}, '
+                    "closed days like 2026-12-24."
+                )
             ) from error
         if not isinstance(weekly, dict):
-            raise InvalidInput('opening hours look like {"0": [["08:00", "18:00"]]}')
+            raise InvalidInput(
+                _(
+                    'Opening hours look like {"0": [["08:00", "18:00"]]}, '
+                    "closed days like 2026-12-24."
+                )
+            )
         row = db.session.scalar(select(BusinessHours).where(BusinessHours.team_id == team_id))
         row = row or BusinessHours(team_id=team_id)
         row.timezone = (form.get("timezone") or "Europe/Berlin").strip()

@@ -99,7 +99,7 @@ def _period() -> tuple[date, date, str]:
         end = date.fromisoformat(args["to"]) if args.get("to") else utcnow().date()
         start = date.fromisoformat(args["from"]) if args.get("from") else end - timedelta(29)
     except ValueError as error:
-        raise InvalidInput("dates look like 2026-12-05") from error
+        raise InvalidInput(_("Dates look like 2026-12-05.")) from error
     group_by = args.get("by") or "channel"
     if group_by not in kpis.GROUPS:
         raise InvalidInput(f"by must be one of {', '.join(kpis.GROUPS)}")

@@ -4,6 +4,7 @@ status. (Social media managers see only social tickets, so they stay out.)"""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from helpdesk.errors import HelpdeskError
@@ -77,7 +78,7 @@ def pin(entry_id: int):
         if number is None:
             from helpdesk.errors import InvalidInput
 
-            raise InvalidInput("write a ticket number, e.g. 1234")
+            raise InvalidInput(_("Write a ticket number, e.g. 1234."))
         wall.pin_ticket(entry_id, number, _me())
 
     return _back(action)
