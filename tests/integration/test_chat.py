@@ -428,6 +428,17 @@ def test_public_pages_and_the_widget(client, faq):
 # --- several gunicorn workers -----------------------------------------------------------------
 
 
+def _wait_for_workers(port: int) -> None:
+    """Gunicorn listens before its workers have loaded the app; on a busy machine that
+    takes longer than a request's usual timeout."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=180)
+    conn.request("GET", "/healthz")
+    assert conn.getresponse().status == 200
+    conn.close()
+
+
 def test_visitors_streams_on_several_gunicorn_workers_share_the_conversation(
     app,
     faq,
@@ -436,6 +447,7 @@ def test_visitors_streams_on_several_gunicorn_workers_share_the_conversation(
     """Three streams of one visitor on two workers: each gets the visitor's message, the
     bot's answer (stored by whichever worker took the POST) and an agent's reply stored
     by this test process. Nothing lives in one worker's memory."""
+    _wait_for_workers(gunicorn)
     visitor = Browser(gunicorn)
     conn, response = visitor.request(
         "POST", "/chat/api/start", json.dumps({"language": "en"}),
