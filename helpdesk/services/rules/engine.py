@@ -201,9 +201,17 @@ def _rule_event(item: Event) -> str | None:
     return _TRIGGERS.get(item.kind)
 
 
+def _is_app_session(session: Session) -> bool:
+    """Only the application's own session runs rules (not a script's or a tool's)."""
+    try:
+        return session is db.session()
+    except RuntimeError:  # no application context
+        return False
+
+
 def _collect(session: Session, flush_context) -> None:
     """After a flush (ids are known; `session.new` still lists what was inserted)."""
-    if session.info.get(_RUNNING):
+    if session.info.get(_RUNNING) or not _is_app_session(session):
         return  # events written while rules run are the rules' own
     for item in session.new:
         if isinstance(item, Event):
@@ -222,6 +230,8 @@ def _run_pending(session: Session) -> None:
         return
     if not (session.info.get(_PENDING) or session.new or session.dirty or session.deleted):
         return  # nothing recorded in this transaction that could start a rule
+    if not _is_app_session(session):
+        return
     for _round in range(3):  # events recorded by the runs themselves are rules' own
         session.flush()
         pending = session.info.pop(_PENDING, None)
