@@ -106,3 +106,25 @@ def test_the_agent_finds_the_prepared_draft_in_the_composer(agent_client):
     assert "Insert draft" in page and "Payment reminder for a returned order" in page
     # The filled-in text rides on the link; composer.js inserts it in one click.
     assert "als gegenstandslos betrachten" in page
+
+
+def test_a_dm_escalated_from_social_goes_to_the_care_team(app):
+    from helpdesk.services.escalation import Escalation, escalate
+    from tests.conftest import make_user
+
+    install_default_rules()
+    team_with("Care", "carla@shop.example", "cem@shop.example")
+    social = make_user("social", "nina@shop.example")
+    dm = ingest(inbound("instagram", sender="1784100", text="Paket kaputt!!", thread_key="ig-9"))
+    db.session.commit()
+
+    care = escalate(dm.ticket, social, Escalation("Karton zerdrückt, Foto im DM", "high"))
+    db.session.commit()
+    care = db.session.get(Ticket, care.id)
+    assert care.team.name == "Care"
+    assert care.assignee.email in ("carla@shop.example", "cem@shop.example")
+    rule = db.session.scalar(select(Rule).where(Rule.name == "Social escalation to care"))
+    assert db.session.scalar(
+        select(Event).where(Event.ticket_id == care.id, Event.actor == f"rule:{rule.id}",
+                            Event.kind == "ticket.team_changed")
+    )  # fmt: skip
