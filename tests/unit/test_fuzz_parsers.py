@@ -130,18 +130,9 @@ def _social_or_refused(parser, raw: bytes) -> None:
         assert str(error)
 
 
-META_BUG = pytest.mark.xfail(
-    reason='parse_meta raises TypeError for {"object": []} (an unhashable value meets '
-    "`kind not in OBJECTS`); found by this test, reported, to be fixed in channel_adapters/"
-    "social/meta.py",
-    raises=TypeError,
-    strict=False,
-)
-
-
 @pytest.mark.parametrize(
     "index",
-    [pytest.param(0, id="meta", marks=META_BUG), pytest.param(1, id="whatsapp"),
+    [pytest.param(0, id="meta"), pytest.param(1, id="whatsapp"),
      pytest.param(2, id="x")],
 )  # fmt: skip
 def test_social_webhooks_parse_or_are_refused_clearly(index):

@@ -192,3 +192,13 @@ def test_kpis_for_leads_not_agents(client, store):
     assert agent.status_code == 403
     bad = client.get("/api/v1/kpis?start=2026-13-01", headers=bearer(token_for("admin")))
     assert bad.status_code == 422 and "start" in bad.json["error"]["message"]
+
+
+def test_a_body_over_the_size_limit_is_a_clear_json_error(app, client, store, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    headers = bearer(token_for("agent"))
+    response = client.post(f"/api/v1/tickets/{store.email_ticket}/messages", headers=headers,
+                           json={"kind": "note", "text": "x" * 5000})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "request_entity_too_large"
+    assert db.session.scalar(select(Message.id).where(Message.direction == "note")) is None
