@@ -17,7 +17,6 @@ from helpdesk.models.commerce import (
     Stock,
 )
 from helpdesk.models.customers import Customer, CustomerIdentity
-from helpdesk.models.inbox import InboxCounts
 from helpdesk.models.integrations import ApiToken, InboundDelivery, WebhookEndpoint
 from helpdesk.models.outbox import OUTBOX_STATUSES, OutboxItem
 from helpdesk.models.presence import PRESENCE_STATES, Presence
@@ -65,7 +64,6 @@ __all__ = [
     "Customer",
     "CustomerIdentity",
     "Event",
-    "InboxCounts",
     "IntentTag",
     "Message",
     "OutboxItem",

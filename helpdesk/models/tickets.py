@@ -79,7 +79,7 @@ class Ticket(db.Model):
         _partial_index(
             "ix_tickets_unsolved_counts",
             UNSOLVED_STATUSES,
-            *("status", "channel", "assignee_id", "sla_due_at", "id"),
+            *("status", "channel", "assignee_id", "sla_due_at", "intent_bits", "id"),
         ),
         Index(
             "ix_tickets_escalated_to_id",
@@ -115,6 +115,10 @@ class Ticket(db.Model):
     order_link: Mapped[str | None] = mapped_column(String(10))
     # A ticket merged into another stays, closed, as a pointer to where its messages went.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    # The intents the ticket carries now, one bit each (INTENT_BITS in
+    # helpdesk/services/inbox_intents.py), kept by a database trigger on intent_tags, so
+    # the inbox counts intents in the same index scan as its views.
+    intent_bits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     customer: Mapped[Customer] = relationship()
     follow_up_of: Mapped[Ticket | None] = relationship(

@@ -164,8 +164,8 @@ def test_social_media_managers_see_and_count_only_social_tickets(app):
 
 
 def test_intent_counts_follow_the_backlog_and_the_tags(agent):
-    """The intent counts are kept between pages, and counted again whenever the backlog
-    or the tags changed, including one ticket leaving as another comes back."""
+    """The intent counts follow every change of the backlog and of the tags, including one
+    ticket leaving as another comes back."""
     client, me = agent
     first = ticket(intents=["return_status"])
     second = ticket(intents=["order_status"], status="solved")
@@ -176,7 +176,7 @@ def test_intent_counts_follow_the_backlog_and_the_tags(agent):
         return counts["return_status"], counts["order_status"]
 
     assert intent_counts() == ("1", "0")
-    assert intent_counts() == ("1", "0")  # kept, and still right
+    assert intent_counts() == ("1", "0")  # and still right
     set_status(first, "solved", user=me)
     set_status(second, "open", user=me)  # same size of backlog, other ticket
     db.session.commit()
