@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from helpdesk.extensions import db
-from helpdesk.models import Event, Rule, Ticket
+from helpdesk.models import UNSOLVED_STATUSES, Event, Order, Rule, Ticket
 from helpdesk.services.events import record_event
 from helpdesk.services.rules import actions as rule_actions
 from helpdesk.services.rules.conditions import cost, describe, holds
@@ -40,6 +40,7 @@ _TRIGGERS = {
     "sla.breached": "sla.breached",
 }
 _PENDING = "rules_pending"
+_PENDING_ORDERS = "rules_pending_orders"
 _RUNNING = "rules_running"
 
 
@@ -189,6 +190,34 @@ def after_ingest(result, inbound) -> None:
 # --- on events others record -------------------------------------------------------------
 
 
+def _return_without_ticket(item: Event) -> bool:
+    return (
+        item.kind.startswith("return.")
+        and item.ticket_id is None
+        and item.ticket is None
+        and (item.customer_id is not None or item.customer is not None)
+        and bool((item.data or {}).get("order"))
+    )
+
+
+def _tickets_about_orders(session: Session, pending: dict) -> None:
+    """Add "return.transition" for the open ticket about each (customer, order) collected."""
+    for customer_id, number in session.info.pop(_PENDING_ORDERS, ()):
+        ticket_id = session.scalar(
+            select(Ticket.id)
+            .join(Order, Order.id == Ticket.order_id)
+            .where(
+                Ticket.customer_id == customer_id,
+                Order.number == number,
+                Ticket.status.in_(UNSOLVED_STATUSES),
+            )
+            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+            .limit(1)
+        )
+        if ticket_id is not None:
+            pending.setdefault(ticket_id, set()).add("return.transition")
+
+
 def _rule_event(item: Event) -> str | None:
     if item.ticket_id is None and item.ticket is None:
         return None
@@ -214,7 +243,11 @@ def _collect(session: Session, flush_context) -> None:
     if session.info.get(_RUNNING) or not _is_app_session(session):
         return  # events written while rules run are the rules' own
     for item in session.new:
-        if isinstance(item, Event):
+        if isinstance(item, Event) and _return_without_ticket(item):
+            # The return's ticket is the customer's open ticket about its order.
+            orders = session.info.setdefault(_PENDING_ORDERS, set())
+            orders.add((item.customer_id or item.customer.id, item.data["order"]))
+        elif isinstance(item, Event):
             kind = _rule_event(item)
             if kind is not None:
                 pending = session.info.setdefault(_PENDING, {})
@@ -228,13 +261,21 @@ def _run_pending(session: Session) -> None:
     """Before a commit, run the rules for the ticket events recorded in the transaction."""
     if session.info.get(_RUNNING):
         return
-    if not (session.info.get(_PENDING) or session.new or session.dirty or session.deleted):
+    if not (
+        session.info.get(_PENDING)
+        or session.info.get(_PENDING_ORDERS)
+        or session.new
+        or session.dirty
+        or session.deleted
+    ):
         return  # nothing recorded in this transaction that could start a rule
     if not _is_app_session(session):
         return
     for _round in range(3):  # events recorded by the runs themselves are rules' own
         session.flush()
-        pending = session.info.pop(_PENDING, None)
+        pending = session.info.pop(_PENDING, None) or {}
+        if session.info.get(_PENDING_ORDERS):
+            _tickets_about_orders(session, pending)
         if not pending:
             return
         try:
@@ -252,6 +293,7 @@ def _run_pending(session: Session) -> None:
 
 def _forget(session: Session, *args) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_PENDING_ORDERS, None)
 
 
 def install_listeners() -> None:

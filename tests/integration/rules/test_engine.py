@@ -288,6 +288,24 @@ def test_rules_run_on_ticket_updates_solves_and_sla_events(app):
     assert tags(ticket.id) == {"waiting", "csat"}
 
 
+def test_a_return_without_a_ticket_runs_the_rules_of_the_ticket_about_its_order(app):
+    order, return_ = returned_order()
+    result = ingest(inbound(sender="helga.brandt@example.de", text="Wo ist mein Geld?"))
+    db.session.commit()
+    assert db.session.get(Ticket, result.ticket_id).order_id == order.id
+    return_.ticket_id = None  # e.g. a return the shop registered
+    order.shop.return_notifications = False
+    db.session.commit()
+    rule("refunded", events=["return.transition"],
+         all=[{"field": "return", "op": "is", "value": "refunded"}],
+         actions=[{"type": "add_tags", "tags": ["erstattet"]}])  # fmt: skip
+    from helpdesk.services.returns import transition
+
+    transition(return_, "refunded", actor="tests")
+    db.session.commit()
+    assert tags(result.ticket_id) == {"erstattet"}
+
+
 def test_rules_run_when_a_return_moves(app):
     order, return_ = returned_order()
     result = ingest(inbound(sender="helga.brandt@example.de", text="Wo ist mein Geld?"))
