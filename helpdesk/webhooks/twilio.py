@@ -45,6 +45,10 @@ FINISHED = {
     "failed": "missed",
 }
 
+#: What Twilio puts in From when the caller's number is withheld, restricted, unavailable
+#: or blocked: numbers in form, nobody to call back.
+WITHHELD = frozenset({"+266696687", "+7378742833", "+2562533", "+86282452253", "anonymous"})
+
 
 def expected_signature(auth_token: str, url: str, params) -> str:
     """Twilio's signature of a form POST to `url` (`params` a dict or MultiDict)."""
@@ -90,6 +94,8 @@ def _status(sid: str, form) -> dict:
         return {"status": "ignored", "reason": f"call status {status or 'missing'}"}
     inbound = (form.get("Direction") or "inbound") == "inbound"
     raw_number = form.get("From" if inbound else "To") or ""
+    if raw_number.strip() in WITHHELD:
+        return {"status": "ignored", "reason": "no caller number"}
     try:
         number = normalise_phone(raw_number)
     except InvalidInput:

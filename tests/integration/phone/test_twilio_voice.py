@@ -124,8 +124,9 @@ def test_ringing_and_in_progress_are_acknowledged_not_stored(client):
     assert count(Message) == 0
 
 
-def test_a_withheld_number_is_acknowledged_and_not_stored(client):
-    answer = post(client, status_callback(status="no-answer", From="anonymous", Caller="anonymous"))
+@pytest.mark.parametrize("withheld", ["anonymous", "+266696687", "+7378742833"])
+def test_a_withheld_number_is_acknowledged_and_not_stored(client, withheld):
+    answer = post(client, status_callback(status="no-answer", From=withheld, Caller=withheld))
     assert answer.status_code == 200 and answer.json["status"] == "ignored"
     assert count(Message) == 0
 
