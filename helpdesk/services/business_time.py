@@ -16,11 +16,19 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_library
-from flask_babel import gettext as _
+from flask import has_request_context
+from flask_babel import gettext
 
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models.kpis import DEFAULT_WEEKLY_HOURS, BusinessHours
+
+
+def _(text: str, **values) -> str:
+    """Translated in a request (the admin page shows it); plain English in the worker,
+    whose ingest and jobs run without a request and so without a chosen language."""
+    return gettext(text, **values) if has_request_context() else text % values
+
 
 #: A search for the end of business time gives up after this many days (a calendar
 #: without any opening hours would otherwise search forever).
