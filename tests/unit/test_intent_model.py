@@ -186,3 +186,29 @@ def test_other_is_never_tagged_beside_a_specific_intent():
     assert model.intents(row) == ("other",)
     row[INTENTS.index("order_status")] = 0.6
     assert model.intents(row) == ("order_status",)
+
+
+def test_the_winner_is_refitted_on_train_and_validation_but_never_sees_test():
+    from classifiers.train import train
+
+    # One word of its own per message shows afterwards which messages the model saw.
+    corpus = [
+        Example(f"r-{n}", f"{text} marker{n}", tuple(intents), "en" if n % 2 else "de", "chat")
+        for n, (text, intents) in enumerate(SMALL * 12)
+    ]
+    by_split = {
+        name: {f"marker{e.id[2:]}" for e in corpus if e.split == name}
+        for name in ("train", "validation", "test")
+    }
+    assert all(by_split.values())
+
+    refitted = train(corpus, candidates=["logistic_regression"])
+    words = refitted.model.pipeline.named_steps["features"].transformer_list[0][1].vocabulary_
+    assert by_split["train"] | by_split["validation"] <= set(words)
+    assert not by_split["test"] & set(words)
+    assert set(refitted.model.thresholds) == set(INTENTS)
+    assert refitted.examples["test"] == len([e for e in corpus if e.split == "test"])
+
+    chosen_only = train(corpus, candidates=["logistic_regression"], refit=False)
+    words = chosen_only.model.pipeline.named_steps["features"].transformer_list[0][1].vocabulary_
+    assert by_split["train"] <= set(words) and not by_split["validation"] & set(words)
