@@ -129,11 +129,13 @@ def check_sla(now: datetime | None = None) -> SlaCheck:
     now = now or utcnow()
     policies = active_policies()
     warned = breached = 0
+    # Only tickets due within the longest warning ahead: the inbox's SLA index finds them.
+    ahead = max((p.warn_before_minutes for p in policies), default=0)
     rows = db.session.execute(
         select(Ticket, TicketMetrics)
         .join(TicketMetrics, TicketMetrics.ticket_id == Ticket.id)
         .where(
-            Ticket.sla_due_at.is_not(None),
+            Ticket.sla_due_at <= now + timedelta(minutes=ahead),
             Ticket.status.in_(UNSOLVED_STATUSES),
             TicketMetrics.first_response_at.is_(None),
             TicketMetrics.sla_breached_at.is_(None),
