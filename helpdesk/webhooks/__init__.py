@@ -54,5 +54,12 @@ def json_error(status: int, code: str, message: str):
     return jsonify(error={"code": code, "message": message}), status
 
 
-from helpdesk.webhooks import logistics, shopify  # noqa: E402,F401  (each adds its routes to bp)
-from helpdesk.webhooks import meta, whatsapp, x  # noqa: E402,F401  (social DMs)
+# Each adds its routes to bp (meta, whatsapp, x: social DMs; twilio: phone calls).
+from helpdesk.webhooks import (  # noqa: E402,F401
+    logistics,
+    meta,
+    shopify,
+    twilio,
+    whatsapp,
+    x,
+)
