@@ -312,3 +312,11 @@ def test_broken_business_hours_never_lose_a_message(app):
     result = customer_writes(at(21, 9))
     assert db.session.get(Ticket, result.ticket_id) is not None
     assert metrics(result.ticket_id) is None
+
+
+def test_ticket_page_tells_the_sla_story(tickets, client):
+    make_user("agent", email="julia@shop.example")
+    log_in(client, "julia@shop.example")
+    page = client.get(f"/tickets/{tickets['T7']}").get_data(as_text=True)
+    assert "SLA: the first response is due in 30 minutes" in page
+    assert "SLA breached: no first response by the due time" in page
