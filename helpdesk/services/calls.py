@@ -20,6 +20,7 @@ import phonenumbers
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from channel_adapters.base import Identity, InboundMessage
 from helpdesk.errors import InvalidInput
@@ -227,6 +228,14 @@ def record_call(
     existing = _stored_call(external_id)
     if existing is not None:
         return existing, True
+    try:
+        with db.session.begin_nested():  # a second worker with the same callback may win
+            return _record_call_out(call, external_id, extra), False
+    except IntegrityError:
+        return _stored_call(external_id), True
+
+
+def _record_call_out(call: Call, external_id: str, extra: dict) -> Message:
     customer = resolve_customer([Identity("phone", call.number)], actor="twilio")
     db.session.flush()
     ticket = _open_ticket(customer)
@@ -247,7 +256,7 @@ def record_call(
     record_event("call.logged", ticket=ticket, message=message, actor="twilio",
                  **call.event_data())  # fmt: skip
     db.session.flush()
-    return message, False
+    return message
 
 
 def record_transcription(
