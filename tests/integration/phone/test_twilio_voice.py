@@ -218,3 +218,10 @@ def test_a_call_we_made_is_recorded_on_the_customers_open_ticket(client):
     assert call.direction == "outbound" and call.details["call"]["direction"] == "out"
     assert post(client, params).json["status"] == "duplicate"
     assert count(Message) == 2
+
+
+def test_an_oversized_body_is_413_and_stores_nothing(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2048)
+    params = status_callback(status="no-answer", Padding="x" * 4096)
+    assert post(client, params).status_code == 413
+    assert count(Message) == 0
