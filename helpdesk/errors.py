@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 
@@ -51,3 +52,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         return _respond(error.code or 500, error.name, error.description or "")
+
+    @app.errorhandler(DBAPIError)
+    def handle_lost_database(error: DBAPIError):
+        """The database connection broke mid-request (a restart, a failover): nothing was
+        committed, so 503 with Retry-After tells senders and browsers to try again; any
+        other database error is a bug and stays a 500."""
+        if not error.connection_invalidated:
+            raise error
+        from helpdesk.extensions import db
+
+        db.session.rollback()
+        detail = "The database is not reachable; try again shortly."
+        response = app.make_response(_respond(503, "Service Unavailable", detail))
+        response.headers["Retry-After"] = "2"
+        return response

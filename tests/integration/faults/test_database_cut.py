@@ -120,4 +120,4 @@ def test_intake_survives_its_database_connections_being_cut(app, backend):
           f"{deliveries} deliveries recorded")  # fmt: skip
     assert terminated > 0, "no connection was cut: the test proved nothing"
     assert stored() == distinct == deliveries == MESSAGES
-    assert not [a for a in answers if a not in (200, 500, 503, "connection error")], answers
+    assert not [a for a in answers if a not in (200, 503, "connection error")], answers
