@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    # Nothing to build: the API uses the existing api_tokens table, the audit log is a
+    # view of the append-only event trail (events.kind is indexed with created_at), and
+    # webhook deliveries are outbox rows. The revision stays to keep the chain whole.
     pass
 
 
