@@ -101,6 +101,16 @@ class Skipped:
 
 
 @dataclass(frozen=True, slots=True)
+class Rejected:
+    """One event of a readable body that could not be read itself: kept (quarantined)
+    with the reason, while the body's other events are stored."""
+
+    channel: str
+    raw: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class SocialDelivery:
     """Everything one webhook body says, sorted by what the helpdesk does with it."""
 
@@ -109,6 +119,7 @@ class SocialDelivery:
     receipts: tuple[Receipt, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     topic: str = ""
+    rejected: tuple[Rejected, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Counts for the webhook's answer and the delivery record."""
@@ -120,6 +131,7 @@ class SocialDelivery:
             "echoes": len(self.echoes),
             "receipts": len(self.receipts),
             "skipped": skipped,
+            "rejected": len(self.rejected),
         }
 
 
@@ -132,6 +144,7 @@ class DeliveryBuilder:
     echoes: list[Echo] = field(default_factory=list)
     receipts: list[Receipt] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
 
     def skip(self, channel: str, kind: str, reason: str, *, known: bool = True) -> None:
         """Acknowledge an event without storing it. One we do not know at all is logged
@@ -140,6 +153,24 @@ class DeliveryBuilder:
                 "%s webhook: %s skipped: %s", channel, kind, reason)  # fmt: skip
         self.skipped.append(Skipped(channel, kind, reason))
 
+    def take(self, channel: str, event: Any, where: str, handle: Callable, *args: Any) -> None:
+        """`handle(*args)` for one event. An event it cannot read is set aside with the
+        reason instead of failing the body: the platform would send the same body again
+        and again, and its readable events would never be stored."""
+        try:
+            handle(*args)
+        except (
+            ParseError,
+            TypeError,
+            AttributeError,
+            KeyError,
+            ValueError,
+            OverflowError,
+        ) as error:
+            reason = str(error) if str(error).startswith(where) else f"{where}: {error}"
+            log.warning("%s webhook: event rejected: %s", channel, reason)
+            self.rejected.append(Rejected(channel, compact_json(event), reason))
+
     def build(self) -> SocialDelivery:
         return SocialDelivery(
             tuple(self.messages),
@@ -147,6 +178,7 @@ class DeliveryBuilder:
             tuple(self.receipts),
             tuple(self.skipped),
             self.topic,
+            tuple(self.rejected),
         )
 
 

@@ -91,8 +91,8 @@ def parse_meta(raw: bytes) -> SocialDelivery:
         entry = as_dict(entry, where)
         account = str(entry.get("id") or "")
         for number, event in enumerate(as_list(entry.get("messaging"), f"{where}.messaging")):
-            _event(found, channel, account, as_dict(event, f"{where}.messaging[{number}]"),
-                   f"{where}.messaging[{number}]")  # fmt: skip
+            here = f"{where}.messaging[{number}]"
+            found.take(channel, event, here, _event, found, channel, account, event, here)
         for _standby in as_list(entry.get("standby"), f"{where}.standby"):
             found.skip(channel, "standby", "another app owns this conversation (handover)")
         for change in as_list(entry.get("changes"), f"{where}.changes"):
@@ -101,7 +101,8 @@ def parse_meta(raw: bytes) -> SocialDelivery:
     return found.build()
 
 
-def _event(found: DeliveryBuilder, channel: str, account: str, event: dict, where: str) -> None:
+def _event(found: DeliveryBuilder, channel: str, account: str, event: Any, where: str) -> None:
+    event = as_dict(event, where)
     kind = next((key for key in event if key not in _ENVELOPE), None)
     if kind is None:
         found.skip(channel, "empty", f"{where} names no event")

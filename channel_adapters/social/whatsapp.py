@@ -113,15 +113,16 @@ def _messages(found: DeliveryBuilder, value: dict, where: str) -> None:
             names[str(contact["wa_id"])] = str(profile["name"])
     for number, message in enumerate(as_list(value.get("messages"), f"{where}.value.messages")):
         here = f"{where}.value.messages[{number}]"
-        _message(found, as_dict(message, here), number_id, names, here)
+        found.take(CHANNEL, message, here, _message, found, message, number_id, names, here)
     for number, status in enumerate(as_list(value.get("statuses"), f"{where}.value.statuses")):
         here = f"{where}.value.statuses[{number}]"
-        _status(found, as_dict(status, here), here)
+        found.take(CHANNEL, status, here, _status, found, status, here)
     for error in as_list(value.get("errors"), f"{where}.value.errors"):
         found.skip(CHANNEL, "error", f"WhatsApp reports: {_error_text([error])}")
 
 
-def _message(found: DeliveryBuilder, message: dict, number_id: str, names: dict, where: str):
+def _message(found: DeliveryBuilder, message: Any, number_id: str, names: dict, where: str):
+    message = as_dict(message, where)
     kind = str(message.get("type") or "unknown")
     if kind in SKIPPED_TYPES:
         found.skip(CHANNEL, kind, SKIPPED_TYPES[kind])
@@ -205,7 +206,8 @@ def _text_of(message: dict, where: str) -> tuple[str, dict[str, Any]]:
     return f"[{kind} message: open it in WhatsApp]", ({"error": problem} if problem else {})
 
 
-def _status(found: DeliveryBuilder, status: dict, where: str) -> None:
+def _status(found: DeliveryBuilder, status: Any, where: str) -> None:
+    status = as_dict(status, where)
     state = RECEIPT_STATUSES.get(str(status.get("status")))
     if state is None:
         found.skip(CHANNEL, f"status:{status.get('status')}", "a status we do not use")

@@ -73,21 +73,14 @@ def parse_x(raw: bytes) -> SocialDelivery:
     account = str(body.get("for_user_id") or "")
     users = as_dict(body.get("users"), "users")
     found = DeliveryBuilder(topic="account_activity")
-    for index, event in enumerate(
-        as_list(body.get("direct_message_events"), "direct_message_events")
-    ):
-        _dm(found, as_dict(event, f"direct_message_events[{index}]"), account, users,
-            f"direct_message_events[{index}]")  # fmt: skip
-    for index, event in enumerate(
-        as_list(body.get("direct_message_mark_read_events"), "direct_message_mark_read_events")
-    ):
+    dms = as_list(body.get("direct_message_events"), "direct_message_events")
+    for index, event in enumerate(dms):
+        where = f"direct_message_events[{index}]"
+        found.take(CHANNEL, event, where, _dm, found, event, account, users, where)
+    reads = as_list(body.get("direct_message_mark_read_events"), "direct_message_mark_read_events")
+    for index, event in enumerate(reads):
         where = f"direct_message_mark_read_events[{index}]"
-        event = as_dict(event, where)
-        found.receipts.append(
-            Receipt(CHANNEL, "read", from_millis(event.get("created_timestamp"), where),
-                    str(event.get("sender_id") or ""),
-                    message_id=required_text(event, "last_read_event_id", where))
-        )  # fmt: skip
+        found.take(CHANNEL, event, where, _read, found, event, where)
     for _ in as_list(body.get("direct_message_indicate_typing_events"), "typing events"):
         found.skip(CHANNEL, "typing", "typing indicators are not stored")
     for key in body:
@@ -98,7 +91,17 @@ def parse_x(raw: bytes) -> SocialDelivery:
     return found.build()
 
 
-def _dm(found: DeliveryBuilder, event: dict, account: str, users: dict, where: str) -> None:
+def _read(found: DeliveryBuilder, event: Any, where: str) -> None:
+    event = as_dict(event, where)
+    found.receipts.append(
+        Receipt(CHANNEL, "read", from_millis(event.get("created_timestamp"), where),
+                str(event.get("sender_id") or ""),
+                message_id=required_text(event, "last_read_event_id", where))
+    )  # fmt: skip
+
+
+def _dm(found: DeliveryBuilder, event: Any, account: str, users: dict, where: str) -> None:
+    event = as_dict(event, where)
     if event.get("type") != "message_create":
         found.skip(CHANNEL, f"dm:{event.get('type')}", "a DM event that is not a message")
         return

@@ -6,7 +6,10 @@ Each check before the next:
 2. the body is larger than HELPDESK_SOCIAL_WEBHOOK_MAX_BYTES: 413, nothing read or stored;
 3. the signature does not sign the raw body: 401 (missing) or 403 (wrong), nothing stored;
 4. the body is not JSON, or not in the platform's shape: 400 with the reason, the bytes
-   kept in the quarantine;
+   kept in the quarantine. One event that cannot be read in a body that can (a message
+   without its id) is quarantined on its own and counted as "rejected" in the 200
+   answer: the platform would resend the same body forever, and the body's other
+   messages must not wait for it;
 5. the same body again: 200 "duplicate", nothing changes (the delivery record's unique
    key refuses it at the commit, and its changes are rolled back);
 6. messages go through `ingest` (idempotent on the platform's message id), echoes and
@@ -33,6 +36,7 @@ from helpdesk.services.mail_intake import quarantine
 from helpdesk.services.social_intake import store_delivery
 from helpdesk.webhooks import json_error
 
+JSON = "application/json"
 #: A second attempt when a concurrent copy of the same delivery committed first.
 ATTEMPTS = 2
 #: Larger bodies are refused (HELPDESK_SOCIAL_WEBHOOK_MAX_BYTES); Meta's are a few kB.
@@ -86,14 +90,16 @@ def receive(source: str, raw: bytes, parse: Callable[[bytes], SocialDelivery]):
     except (ParseError, ValueError) as error:
         code = "bad_json" if isinstance(error, BadJSON) else "invalid"
         reason = str(error) if isinstance(error, ParseError) else f"unusable data: {error}"
-        quarantine(source, raw, reason=reason, source=f"{source} webhook",
-                   content_type="application/json")  # fmt: skip
+        quarantine(source, raw, reason=reason, source=f"{source} webhook", content_type=JSON)
         db.session.commit()
         return json_error(400, code, reason)
     # No look-up first: the unique delivery record refuses a second copy at the commit
     # (one round trip less on the hot path); everything done for it is rolled back.
     for attempt in range(1, ATTEMPTS + 1):
         try:
+            for rejected in delivery.rejected:  # kept whole; the body's other events count
+                quarantine(source, rejected.raw, reason=rejected.reason,
+                           source=f"{source} webhook event", content_type=JSON)  # fmt: skip
             outcome = store_delivery(delivery)
             return _record(source, delivery_id, delivery.topic, outcome, raw)
         except IntegrityError:

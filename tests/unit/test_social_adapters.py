@@ -203,14 +203,26 @@ def test_a_postback_with_a_mid_is_the_customers_message():
         (b"[1, 2]", BadJSON, "not an object"),
         (body({"object": "user", "entry": []}), ParseError, "object"),
         (body({"object": "page", "entry": {"id": 1}}), ParseError, "entry must be a list"),
-        (page_event(from_customer({"text": "no mid"})), ParseError, "mid is missing"),
-        (page_event({**from_customer({"mid": "m"}), "timestamp": "soon"}), ParseError,
-         "milliseconds"),
     ],
 )  # fmt: skip
 def test_malformed_bodies_say_what_is_wrong(raw, error, words):
     with pytest.raises(error, match=words):
         meta.parse_meta(raw)
+
+
+def test_an_unreadable_event_is_set_aside_and_the_others_kept():
+    good = from_customer({"mid": "m_ok", "text": "Hallo"})
+    no_mid = from_customer({"text": "no mid"})
+    bad_time = {**from_customer({"mid": "m_t"}), "timestamp": "soon"}
+    events = [no_mid, good, bad_time, "not an event"]
+    raw = body({"object": "page", "entry": [{"id": PAGE, "time": T0, "messaging": events}]})
+    found = meta.parse_meta(raw)
+    assert [m.external_id for m in found.messages] == ["m_ok"]
+    reasons = [r.reason for r in found.rejected]
+    assert reasons[0] == "entry[0].messaging[0].message.mid is missing"
+    assert "milliseconds" in reasons[1] and "must be an object" in reasons[2]
+    assert json.loads(found.rejected[0].raw) == no_mid  # kept whole for the quarantine
+    assert found.summary()["rejected"] == 3
 
 
 def test_the_send_request_follows_the_send_api():

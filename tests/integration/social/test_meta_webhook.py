@@ -112,10 +112,24 @@ def test_malformed_json_is_400_with_the_reason_and_kept_in_quarantine(client, so
 
 
 def test_a_body_in_the_wrong_shape_is_400_and_quarantined(client, social_config):
-    response = post_meta(client, {"object": "page", "entry": [{"messaging": [{"message": {}}]}]})
+    response = post_meta(client, {"object": "page", "entry": {"messaging": []}})
     assert response.status_code == 400
-    assert response.get_json()["error"]["code"] == "invalid"
-    assert "mid is missing" in db.session.scalars(select(QuarantinedInput)).one().reason
+    assert response.get_json()["error"] == {"code": "invalid", "message": "entry must be a list"}
+    assert db.session.scalars(select(QuarantinedInput)).one().reason == "entry must be a list"
+
+
+def test_an_unreadable_event_is_quarantined_and_the_rest_stored(client, social_config):
+    """Meta would resend a refused body forever: the readable messages are stored, the
+    event that cannot be read is kept in the quarantine, and the answer says so."""
+    no_mid = {"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": T0,
+              "message": {"text": "ohne mid"}}  # fmt: skip
+    response = post_meta(client, messenger(no_mid, text("m_ok", "Hallo")))
+    assert response.status_code == 200
+    assert (response.get_json()["stored"], response.get_json()["rejected"]) == (1, 1)
+    kept = db.session.scalars(select(QuarantinedInput)).one()
+    assert kept.reason == "entry[0].messaging[0].message.mid is missing"
+    assert json.loads(kept.data) == no_mid
+    assert db.session.scalars(select(Message.external_id)).all() == ["m_ok"]
 
 
 def test_an_oversized_body_is_413_and_stores_nothing(client, social_config, monkeypatch):
