@@ -83,6 +83,8 @@ def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) 
             "events": message,
             "conditions": {
                 "all": [
+                    # The chat bot answers this itself; a call is answered on the phone.
+                    {"field": "channel", "op": "not_in", "value": ["chat", "phone"]},
                     {
                         "field": "intent",
                         "op": "has",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from channel_adapters.base import Identity
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
 from helpdesk.models import Draft, Event, Message, OutboxItem, Rule, Ticket
@@ -128,3 +129,20 @@ def test_a_dm_escalated_from_social_goes_to_the_care_team(app):
         select(Event).where(Event.ticket_id == care.id, Event.actor == f"rule:{rule.id}",
                             Event.kind == "ticket.team_changed")
     )  # fmt: skip
+
+
+def test_the_default_answer_leaves_chat_to_the_chat_bot(app):
+    install_default_rules()
+    shipped_order()
+    result = ingest(
+        inbound("chat", sender="v-sam", text="where is my order?", thread_key="chat-1",
+                also_known_as=(Identity("email", "sam.taylor@example.com", None),)),
+        classifier=Classified("order_status", language="en"),
+    )  # fmt: skip
+    db.session.commit()
+    # Everything else an automatic answer needs is there: the order, its tracking number.
+    assert db.session.get(Ticket, result.ticket_id).order.shipments[0].tracking_number
+    assert not db.session.scalars(
+        select(Message).where(Message.ticket_id == result.ticket_id,
+                              Message.direction == "outbound")
+    ).all()  # fmt: skip
