@@ -259,8 +259,8 @@ def _collect(session: Session, flush_context) -> None:
 
 def _run_pending(session: Session) -> None:
     """Before a commit, run the rules for the ticket events recorded in the transaction."""
-    if session.info.get(_RUNNING):
-        return
+    if session.info.get(_RUNNING) or session.in_nested_transaction():
+        return  # a savepoint's release is no commit: the rules run once, at the real one
     if not (
         session.info.get(_PENDING)
         or session.info.get(_PENDING_ORDERS)
