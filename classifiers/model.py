@@ -56,8 +56,12 @@ def logistic_regression() -> Pipeline:
             ("features", _features()),
             (
                 "classify",
+                # liblinear: the same validation macro F1 as lbfgs (0.864) in half the
+                # time, which matters now that training fits the winner seven times.
                 OneVsRestClassifier(
-                    LogisticRegression(C=20.0, max_iter=2000, class_weight="balanced")
+                    LogisticRegression(
+                        C=20.0, max_iter=2000, class_weight="balanced", solver="liblinear"
+                    )
                 ),
             ),
         ]
