@@ -53,6 +53,9 @@ def select_locale() -> str:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    from helpdesk.services.rules import install_listeners
+
+    install_listeners()  # rules run on the ticket events the services record
     with app.app_context():
         configure_engine(db.engine, app.config)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
@@ -107,6 +110,24 @@ def register_blueprints(app: Flask) -> None:
     from helpdesk.web import live
 
     app.register_blueprint(live.bp)
+    from helpdesk.web import admin_rules
+
+    app.register_blueprint(admin_rules.bp)
+    from helpdesk.web import admin_sla, csat, kpis, wall
+
+    app.register_blueprint(kpis.bp)
+    app.register_blueprint(csat.bp)
+    app.register_blueprint(wall.bp)
+    app.register_blueprint(admin_sla.bp)
+    from helpdesk.web import chat, chats
+
+    app.register_blueprint(chat.bp)
+    app.register_blueprint(chats.bp)
+    from helpdesk.web import calls, customers, escalation
+
+    app.register_blueprint(calls.bp)
+    app.register_blueprint(customers.bp)
+    app.register_blueprint(escalation.bp)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -44,11 +44,30 @@ DEFAULTS: dict[str, Any] = {
     "FOLLOW_UP_AFTER_DAYS": 14,
     # Loop guard: automatic acknowledgements one address may receive per hour.
     "ACKNOWLEDGEMENTS_PER_HOUR": 1,
+    # Rules: one automatic answer per customer within this many hours (then drafts).
+    "AUTO_REPLY_HOURS": 12,
+    # Round-robin skips agents at capacity: open tickets, and open chats (per agent
+    # when set on the user).
+    "ASSIGN_MAX_OPEN_TICKETS": 50,
+    "ASSIGN_MAX_CHATS": 3,
     # Outgoing mail: SMTP server (smtp://user:pass@host:587, smtps://..., smtp+plain://host:25)
     # and the From address used when no mailbox is configured.
     "SMTP_URL": None,
     "MAIL_FROM": None,
+    # Where customers reach this helpdesk (links in e-mails, e.g. the satisfaction survey).
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # Satisfaction surveys: sent this long after a ticket is solved, at most one per
+    # customer per period; a rating at or below CSAT_LOW_RATING notifies the leads.
+    "CSAT_ENABLED": True,
+    "CSAT_DELAY_MINUTES": 60,
+    "CSAT_PERIOD_DAYS": 30,
+    "CSAT_LOW_RATING": 2,
     "IMAP_CA_FILE": None,
+    # Phone: numbers without a country code are read as this region's (ISO 3166 code);
+    # Twilio signs the URL it calls, so behind a proxy name it here (the auth token comes
+    # from HELPDESK_TWILIO_AUTH_TOKEN).
+    "PHONE_REGION": "DE",
+    "TWILIO_VOICE_URL": None,
     "SMTP_CA_FILE": None,
     # Social DMs (channel_adapters/social). Secrets and tokens only from the environment:
     # HELPDESK_META_APP_SECRET, _META_VERIFY_TOKEN, _META_PAGE_ACCESS_TOKEN,
@@ -64,19 +83,39 @@ DEFAULTS: dict[str, Any] = {
     "X_API_BASE": "https://api.x.com",
     # Larger webhook bodies are refused with 413 (Meta's batches are a few kB).
     "SOCIAL_WEBHOOK_MAX_BYTES": 1024 * 1024,
+    # Live chat: origins allowed to call /chat/api/ ("*" or a comma-separated list), the
+    # visitor token's lifetime, limits per visitor and per client address, the largest
+    # request body, and how recently an agent must have been seen to count as online.
+    "CHAT_ALLOWED_ORIGINS": "*",
+    "CHAT_TOKEN_MAX_AGE_DAYS": 30,
+    "CHAT_MESSAGES_PER_MINUTE": 20,
+    "CHAT_STARTS_PER_IP_PER_HOUR": 30,
+    "CHAT_MAX_BODY_BYTES": 16 * 1024,
+    "CHAT_AGENT_ONLINE_SECONDS": 150,
 }
 
 # Environment variables whose value is not a plain string.
-_BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE", "META_HUMAN_AGENT_TAG"}
+_BOOLEAN = {"WORKER_SCHEDULE", "SESSION_COOKIE_SECURE", "META_HUMAN_AGENT_TAG", "CSAT_ENABLED"}
 _INTEGER = {
     "INBOX_PAGE_SIZE",
     "ATTACHMENT_MAX_BYTES",
     "MAX_CONTENT_LENGTH",
     "FOLLOW_UP_AFTER_DAYS",
     "ACKNOWLEDGEMENTS_PER_HOUR",
+    "AUTO_REPLY_HOURS",
+    "ASSIGN_MAX_OPEN_TICKETS",
+    "ASSIGN_MAX_CHATS",
     "CLASSIFIER_RETRAIN_HOURS",
     "WORKER_LOCK_SECONDS",
     "SOCIAL_WEBHOOK_MAX_BYTES",
+    "CHAT_TOKEN_MAX_AGE_DAYS",
+    "CHAT_MESSAGES_PER_MINUTE",
+    "CHAT_STARTS_PER_IP_PER_HOUR",
+    "CHAT_MAX_BODY_BYTES",
+    "CHAT_AGENT_ONLINE_SECONDS",
+    "CSAT_DELAY_MINUTES",
+    "CSAT_PERIOD_DAYS",
+    "CSAT_LOW_RATING",
 }
 
 

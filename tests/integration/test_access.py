@@ -33,12 +33,16 @@ PUBLIC_ENDPOINTS = {
     "metrics.readyz": "load balancers ask it; says only whether the schema is current",
     "metrics.metrics": "bearer token or loopback only (tests/integration/test_metrics.py)",
     "static": "stylesheets and scripts",
+    "chat.demo_shop": "the demo shop page a customer chats from (no data, the widget only)",
+    "chat.faq_page": "the shop's public FAQ, the same entries the chatbot answers with",
     "api.openapi": "the API's reference document; it describes routes and holds no data",
 }
 #: URL prefixes open to the world, and why.
 PUBLIC_PREFIXES = {
     "/returns": "the customers' returns portal: order number with e-mail or postcode",
     "/webhooks/": "senders sign every delivery; the signature is checked before anything",
+    "/csat/": "customers rate our help from the survey e-mail; the link's token is signed",
+    "/chat/": "the shop's visitors: the widget's files; its API asks for the signed visitor token",
 }
 #: Prefixes whose callers authenticate with a token instead of a session: 401 without.
 TOKEN_PREFIXES = ("/api/",)
@@ -48,6 +52,8 @@ ADMIN_PREFIXES = ("/admin",)
 SIGN_OUT = {"auth.logout"}
 #: Endpoints outside /admin that only some roles may use (admins may everything).
 RESTRICTED = {
+    # Chats are answered by care; social media managers hand over, admins may everything.
+    "chats.index": ("agent", "lead"),
     # Social media managers see tickets and returns but do not change them.
     "ticket.merge": ("agent", "lead"),
     "ticket.unmerge": ("agent", "lead"),
@@ -55,6 +61,22 @@ RESTRICTED = {
     "ticket_commerce.move_return": ("agent", "lead"),
     "ticket_commerce.pause_reminders": ("agent", "lead"),
     "ticket_commerce.resume_reminders": ("agent", "lead"),
+    # Calls and customer merges are care's; social media managers escalate instead.
+    "calls.log_on_ticket": ("agent", "lead"),
+    "customers.log_call": ("agent", "lead"),
+    "customers.merge": ("agent", "lead"),
+    "customers.unmerge": ("agent", "lead"),
+    # KPIs are for team leads (and admins).
+    "kpis.dashboard": ("lead",),
+    "kpis.export": ("lead",),
+    "kpis.spike_settings": ("lead",),
+    "kpis.save_spike_settings": ("lead",),
+    # The wall of pain and ideas: agents and leads; only leads set an entry's status.
+    "wall.index": ("agent", "lead"),
+    "wall.create": ("agent", "lead"),
+    "wall.vote": ("agent", "lead"),
+    "wall.pin": ("agent", "lead"),
+    "wall.status": ("lead",),
 }
 
 
