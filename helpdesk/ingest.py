@@ -38,12 +38,14 @@ from helpdesk.models import (
     Ticket,
 )
 from helpdesk.models.types import utcnow
-from helpdesk.services import webhooks_out
+from helpdesk.services import rules, webhooks_out
 from helpdesk.services.classification import current_classifier
 from helpdesk.services.customers import resolve_customer
+from helpdesk.services.escalation import link_on_ingest as link_dm_to_open_ticket
 from helpdesk.services.html import sanitise_html
 from helpdesk.services.order_links import link_on_ingest
 from helpdesk.services.threading import TICKET_TOKEN
+from helpdesk.services.ticket_metrics import refresh_later
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,8 @@ def ingest(
             raise
         else:
             savepoint.commit()
+            rules.after_ingest(result, inbound)  # routing and answers; never loses the message
+            refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
             return result
     raise AssertionError("unreachable")
 
@@ -270,6 +274,8 @@ def _store(
                 **({"follow_up_of": follow_up_of} if follow_up_of else {}),
             )
         )
+        events += link_dm_to_open_ticket(conn, ticket_id=ticket_id, customer_id=customer_id,
+                                         channel=inbound.channel, at=received_at)  # fmt: skip
     else:
         ticket_id = thread.ticket_id
         _continue_ticket(conn, thread, inbound, language, received_at, events)

@@ -19,10 +19,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from helpdesk.extensions import db
+from helpdesk.services.csat import send_due_surveys
 from helpdesk.services.delivery import deliver_due
 from helpdesk.services.mail_intake import watch_mailbox
 from helpdesk.services.mailboxes import mailboxes
 from helpdesk.services.retraining import retrain_job
+from helpdesk.services.sla import check_sla
+from helpdesk.services.spikes import check_volume
+from helpdesk.services.ticket_metrics import refresh_all_due
 from helpdesk.services.webhooks_out import deliver_webhooks_due
 from helpdesk.worker_lock import WorkerLock
 
@@ -71,6 +75,12 @@ def default_jobs(app: Flask, watchers: MailWatchers) -> list[Job]:
         Job("deliver-outbox", lambda: deliver_due(), seconds=10),
         Job("deliver-webhooks", lambda: deliver_webhooks_due(), seconds=10),
         Job("watch-mailboxes", watchers.ensure, seconds=60),
+        # KPIs: metrics of tickets ingest noted, SLA warnings and breaches, volume spikes,
+        # satisfaction surveys.
+        Job("refresh-metrics", lambda: refresh_all_due(), seconds=5),
+        Job("check-sla", lambda: check_sla(), seconds=60),
+        Job("check-volume", lambda: check_volume(), seconds=300),
+        Job("send-surveys", lambda: send_due_surveys(), seconds=300),
     ]
     hours = app.config["CLASSIFIER_RETRAIN_HOURS"]
     if hours:

@@ -24,6 +24,7 @@ from channel_adapters.base import (
     Identity,
     InboundMessage,
 )
+from helpdesk.demo.chat import load_chat_demo
 from helpdesk.demo.commerce import ShopSummary, load_demo_shop
 from helpdesk.demo.conversations import (
     CONVERSATIONS,
@@ -33,6 +34,9 @@ from helpdesk.demo.conversations import (
     Persona,
     Turn,
 )
+from helpdesk.demo.kpis import load_kpi_demo
+from helpdesk.demo.phone import load_phone_demo
+from helpdesk.demo.rules import load_demo_rules
 from helpdesk.demo.social import load_social_demo
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
@@ -42,6 +46,7 @@ from helpdesk.services.canned import install_default_responses
 from helpdesk.services.customers import add_identity
 from helpdesk.services.order_links import link_by_agent
 from helpdesk.services.replies import add_note, add_reply, set_status
+from helpdesk.services.ticket_metrics import refresh_all_due
 
 DEMO_PASSWORD = "demo"  # demo data only; real users are created with `helpdesk users create`
 DEMO_USERS = (
@@ -131,6 +136,11 @@ def load_demo_data(on_progress: Callable[[Conversation], None] | None = None) ->
             shop_conversations += 1
     _link_orders_agents_looked_up(played)
     load_social_demo(users, now)  # DMs through the webhook parsers: stories, window, receipts
+    load_kpi_demo(users, now)  # everyday volume with a Monday spike, SLA, CSAT, the wall
+    load_phone_demo(users, now)  # calls, a missed one from Twilio, an escalated Instagram DM
+    load_chat_demo(users, now)  # website chats: the FAQ bot, where is my order, hand-offs
+    load_demo_rules()  # last, after all history: rules act on what arrives from now on
+    refresh_all_due()  # the metrics of every ticket the demo ingested, as the worker would
     return DemoSummary(added, skipped, messages, channels, languages, shop, shop_conversations)
 
 

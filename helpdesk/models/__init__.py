@@ -3,6 +3,7 @@
 from helpdesk.models.agents import LANGUAGES, ROLES, Team, User, team_members
 from helpdesk.models.audit import Event
 from helpdesk.models.channels import ChannelState, QuarantinedInput
+from helpdesk.models.chat import CHAT_STATES, AgentAvailability, ChatSession, FaqEntry
 from helpdesk.models.commerce import (
     RESOLUTIONS,
     RETURN_REASONS,
@@ -16,11 +17,22 @@ from helpdesk.models.commerce import (
     Shop,
     Stock,
 )
+from helpdesk.models.customer_merges import CustomerMerge
 from helpdesk.models.customers import Customer, CustomerIdentity
 from helpdesk.models.integrations import ApiToken, InboundDelivery, WebhookEndpoint
+from helpdesk.models.kpis import (
+    BusinessHours,
+    SlaPolicy,
+    SpikeSettings,
+    TicketMetrics,
+    TicketMetricsDue,
+    VolumeSpike,
+)
 from helpdesk.models.outbox import OUTBOX_STATUSES, OutboxItem
 from helpdesk.models.presence import PRESENCE_STATES, Presence
 from helpdesk.models.responses import CannedResponse
+from helpdesk.models.rules import AssignmentCursor, Draft, Rule
+from helpdesk.models.surveys import CsatSurvey
 from helpdesk.models.tickets import (
     AUTHOR_KINDS,
     DIRECTIONS,
@@ -34,12 +46,32 @@ from helpdesk.models.tickets import (
     Ticket,
     TicketTag,
 )
+from helpdesk.models.wall import WALL_KINDS, WALL_STATUSES, WallEntry, WallTicket, WallVote
 
 __all__ = [
+    "CHAT_STATES",
+    "AgentAvailability",
+    "ChatSession",
+    "FaqEntry",
     "RESOLUTIONS",
     "RETURN_REASONS",
     "RETURN_STATUSES",
     "ApiToken",
+    "AssignmentCursor",
+    "Draft",
+    "Rule",
+    "BusinessHours",
+    "SlaPolicy",
+    "TicketMetrics",
+    "TicketMetricsDue",
+    "SpikeSettings",
+    "VolumeSpike",
+    "CsatSurvey",
+    "WALL_KINDS",
+    "WALL_STATUSES",
+    "WallEntry",
+    "WallTicket",
+    "WallVote",
     "CannedResponse",
     "InboundDelivery",
     "Invoice",
@@ -63,6 +95,7 @@ __all__ = [
     "ChannelState",
     "Customer",
     "CustomerIdentity",
+    "CustomerMerge",
     "Event",
     "IntentTag",
     "Message",

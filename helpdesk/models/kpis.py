@@ -122,6 +122,19 @@ class TicketMetrics(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class TicketMetricsDue(db.Model):
+    """Tickets whose metrics wait for the worker: ingest, the hottest path, only notes the
+    ticket here (one insert) and the worker's refresh-metrics job computes them seconds
+    later, several at a time. Agents' actions still refresh at once."""
+
+    __tablename__ = "ticket_metrics_due"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class SpikeSettings(db.Model):
     """How the worker recognises a volume spike and what it does then (one row, id 1):
     a spike is an hour with at least `factor` times the usual new tickets for that weekday

@@ -29,11 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from helpdesk.errors import HelpdeskError
 from helpdesk.extensions import db
-from helpdesk.models import Event, IntentTag, Message, Ticket, TicketMetrics
+from helpdesk.models import Event, IntentTag, Message, Ticket, TicketMetrics, TicketMetricsDue
 from helpdesk.models.tickets import SOLVED_STATUSES
 from helpdesk.models.types import utcnow
 from helpdesk.services.business_time import Calendar, calendar_for, calendars
@@ -320,6 +322,38 @@ def _with_due(facts: TicketFacts, due: datetime | None) -> TicketFacts:
         sla_due_at=due,
         solved_at=facts.solved_at,
     )
+
+
+def refresh_later(ticket_id: int) -> None:
+    """Note the ticket for the worker's refresh-metrics job (`refresh_due`): what ingest
+    does instead of `refresh_ticket`, which cost three quarters of its time."""
+    conn = db.session.connection()
+    insert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    note = insert(TicketMetricsDue).values(ticket_id=ticket_id, since=utcnow())
+    conn.execute(note.on_conflict_do_nothing())
+
+
+def refresh_due(*, batch: int = 200, now: datetime | None = None) -> int:
+    """Refresh the metrics (and SLA due times) of the tickets ingest noted; the caller
+    commits. Returns how many were refreshed."""
+    ids = db.session.scalars(
+        select(TicketMetricsDue.ticket_id).order_by(TicketMetricsDue.since).limit(batch)
+    ).all()
+    if not ids:
+        return 0
+    known = calendars()
+    for ticket_id in ids:
+        refresh_ticket(ticket_id, now=now, known_calendars=known)
+    db.session.execute(delete(TicketMetricsDue).where(TicketMetricsDue.ticket_id.in_(ids)))
+    return len(ids)
+
+
+def refresh_all_due(*, now: datetime | None = None) -> int:
+    """`refresh_due` until nothing waits (the worker's job; demo data and tests)."""
+    done = 0
+    while refreshed := refresh_due(now=now):
+        done += refreshed
+    return done
 
 
 def recompute_all(*, batch: int = 500, now: datetime | None = None) -> int:

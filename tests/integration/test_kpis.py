@@ -53,7 +53,7 @@ from helpdesk.services import kpis
 from helpdesk.services.events import record_event
 from helpdesk.services.replies import add_note, add_reply, set_status
 from helpdesk.services.sla import check_sla
-from helpdesk.services.ticket_metrics import recompute_all
+from helpdesk.services.ticket_metrics import recompute_all, refresh_all_due
 from tests.conftest import log_in, make_user
 from tests.factories import Classified, inbound
 
@@ -69,6 +69,7 @@ def at(day: int, hour: int, minute: int = 0, second: int = 0) -> datetime:
 def customer_writes(when: datetime, *, channel="email", sender="kunde@example.com", **kw):
     message = inbound(channel, sender, "Wo bleibt meine Bestellung?", sent_at=when, **kw)
     result = ingest(message, classifier=CLASSIFIER, received_at=when)
+    refresh_all_due()  # the worker's refresh-metrics job
     db.session.commit()
     return result
 
@@ -320,3 +321,18 @@ def test_ticket_page_tells_the_sla_story(tickets, client):
     page = client.get(f"/tickets/{tickets['T7']}").get_data(as_text=True)
     assert "SLA: the first response is due in 30 minutes" in page
     assert "SLA breached: no first response by the due time" in page
+
+
+def test_ingest_leaves_the_metrics_to_the_worker(app):
+    """Ingest only notes the ticket; the worker's refresh-metrics job measures it."""
+    from helpdesk.scheduler import MailWatchers, default_jobs
+
+    result = ingest(inbound(text="Hallo"), classifier=CLASSIFIER)
+    db.session.commit()
+    assert db.session.get(TicketMetrics, result.ticket_id) is None
+    assert refresh_all_due() == 1
+    db.session.commit()
+    measured = db.session.get(TicketMetrics, result.ticket_id)
+    assert measured is not None and measured.channel == "email"
+    assert refresh_all_due() == 0  # nothing noted twice
+    assert "refresh-metrics" in {job.id for job in default_jobs(app, MailWatchers(app))}

@@ -23,6 +23,7 @@ from helpdesk.models import (
 from helpdesk.models.tickets import Notification
 from helpdesk.services import csat, spikes
 from helpdesk.services.replies import add_reply, set_status
+from helpdesk.services.ticket_metrics import refresh_all_due
 from tests.conftest import csrf_token, log_in, make_user
 from tests.factories import Classified, inbound
 
@@ -32,6 +33,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 def new_ticket(sender: str, when: datetime, channel: str = "email") -> Ticket:
     result = ingest(inbound(channel, sender, "Hallo", sent_at=when),
                     classifier=Classified("order_status"), received_at=when)  # fmt: skip
+    refresh_all_due()  # the worker's refresh-metrics job
     db.session.commit()
     return result.ticket
 
