@@ -28,6 +28,10 @@ from helpdesk.services.inbox import (
 )
 from helpdesk.services.inbox_intents import carries
 
+#: Per intent, how many tickets of a group carry it (built once: SQLAlchemy takes longer
+#: to build these eleven expressions than PostgreSQL takes to compute them).
+_PER_INTENT = [func.sum(carries(Ticket.intent_bits, intent)) for intent in INTENTS]
+
 #: Solved tickets pile up for years; their count stops here ("1,000+").
 SOLVED_COUNT_CAP = 1_000
 
@@ -56,9 +60,8 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
         func.coalesce(Ticket.sla_due_at <= soon, False),
         escalated(for_counting=True),
     )
-    per_intent = [func.sum(carries(Ticket.intent_bits, intent)) for intent in INTENTS]
     grouped = (
-        select(*columns, func.count(), *per_intent)
+        select(*columns, func.count(), *_PER_INTENT)
         .where(*visibility(user), in_statuses(UNSOLVED_STATUSES))
         .group_by(*columns)
     )
