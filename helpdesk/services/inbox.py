@@ -30,6 +30,7 @@ from sqlalchemy import (
     false,
     literal_column,
     select,
+    text,
     true,
     tuple_,
     union,
@@ -346,6 +347,11 @@ def list_tickets(
     )
     phases = SORT_PHASES[sort]
     first, after = decode_cursor(cursor, sort) if cursor else (0, None)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # A page is 50 rows read in index order. PostgreSQL cannot estimate the filters on
+        # intent bits, plans for many rows and starts parallel workers, which costs more
+        # (about 10 ms) than they save on a page.
+        db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     found: list[tuple[Any, int]] = []
     for number in range(first, len(phases)):
         phase = phases[number]
