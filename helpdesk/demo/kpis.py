@@ -21,6 +21,7 @@ from helpdesk.models import (
     BusinessHours,
     CsatSurvey,
     Message,
+    Order,
     Team,
     Ticket,
     TicketMetrics,
@@ -132,6 +133,8 @@ def _everyday_volume(users: dict[str, User], now: datetime, weeks: int) -> int:
     for _ in range(72):
         arrivals.append((spike + timedelta(minutes=rng.randrange(180)), True))
     arrivals.sort()
+    # The demo shop's real order numbers, so the order a customer names exists.
+    numbers = db.session.scalars(select(Order.number).order_by(Order.id)).all() or ["100200"]
     for n, (local, in_spike) in enumerate(arrivals):
         created = local.astimezone(now.tzinfo)
         if created >= now:
@@ -139,7 +142,8 @@ def _everyday_volume(users: dict[str, User], now: datetime, weeks: int) -> int:
         channel = rng.choices([c for c, _ in CHANNEL_MIX], [w for _, w in CHANNEL_MIX])[0]
         language = "de" if rng.random() < 0.7 else "en"
         text, subject = rng.choice(QUESTIONS[language])
-        inbound = _inbound(n, channel, language, text.format(order=100200 + n), subject, created)
+        named = text.format(order=numbers[n % len(numbers)])
+        inbound = _inbound(n, channel, language, named, subject, created)
         ticket = ingest(inbound, received_at=created).ticket
         family_team = "Social Media" if channel in ("instagram", "messenger", "whatsapp") else (
             "Kundenservice")  # fmt: skip

@@ -75,7 +75,7 @@ DEMO_DMS: tuple[DemoDM, ...] = (
     DemoDM(
         "failed", "whatsapp", "447700900123", "Oliver Grant",
         ((3.0, {"type": "text", "text": {"body": "Hi, my parcel says delivered but it isn't here. "
-                                                  "Order 100981."}}),),
+                                                  "Order 100211."}}),),
         answer="Hi Oliver, sorry about that – we've opened a claim with DHL and will update you "
                "within 24 hours.",
         answered_hours_ago=2.5,

@@ -117,8 +117,9 @@ class Ticket(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     # The intents the ticket carries now, one bit each (INTENT_BITS in
     # helpdesk/services/inbox_intents.py), kept by a database trigger on intent_tags, so
-    # the inbox counts intents in the same index scan as its views.
-    intent_bits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # the inbox counts intents in the same index scan as its views. Never written by the
+    # ORM (the trigger owns it) and only read when asked for.
+    intent_bits: Mapped[int] = mapped_column(Integer, server_default="0", deferred=True)
 
     customer: Mapped[Customer] = relationship()
     follow_up_of: Mapped[Ticket | None] = relationship(

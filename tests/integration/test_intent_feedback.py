@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import uuid
 
@@ -64,7 +65,20 @@ def model_set(monkeypatch):
     shutil.rmtree(store.MODELS_DIR / name, ignore_errors=True)
 
 
-def test_a_corrected_tag_changes_the_next_model_version(app, model_set, monkeypatch):
+@pytest.fixture
+def quick_training(monkeypatch):
+    """One candidate and no refit (one fit instead of eight): these tests are about
+    feedback reaching the next version; tests/unit/test_intent_model.py and the CLI test
+    train in full."""
+    from helpdesk.services import retraining
+
+    quick = functools.partial(retraining.train, candidates=["logistic_regression"], refit=False)
+    monkeypatch.setattr(retraining, "train", quick)
+
+
+def test_a_corrected_tag_changes_the_next_model_version(
+    app, model_set, quick_training, monkeypatch
+):
     monkeypatch.setitem(app.config, "CLASSIFIER", "model")
     first = retrain([])
     assert first.version == "0001" and store.current_version() == "0001"

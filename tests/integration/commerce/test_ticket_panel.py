@@ -98,7 +98,7 @@ def test_the_done_when_story_banner_and_the_right_answer_ready_to_send(app):
     assert "Payment reminder while a return is open" not in page
     # The ticket is German, so the German answer is offered, filled with the real status.
     raw = response.get_data(as_text=True)
-    textareas = re.findall(r"<textarea[^>]*>(.*?)</textarea>", raw, re.S)
+    textareas = re.findall(r'<textarea name="text"[^>]*>(.*?)</textarea>', raw, re.S)
     answer = html.unescape(textareas[0])
     assert answer.startswith("Guten Tag Helga Brandt,")
     assert f"Ihre Retoure {return_.number} ist am 23.11.2026 bei uns eingegangen" in answer
