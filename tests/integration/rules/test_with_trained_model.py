@@ -28,7 +28,7 @@ pytestmark = pytest.mark.timeout(900)
 def trained_classifier():
     directory = store.MODELS_DIR / f"test-rules-{uuid.uuid4().hex[:8]}"
     try:
-        result = train(candidates=["logistic_regression"])
+        result = train(candidates=["logistic_regression"], refit=False)  # one fit, not six
         card = store.save(result.model, {"test_macro_f1": result.test.macro_f1}, directory)
         yield IntentClassifier(result.model, card)
     finally:
