@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, func, select
 
 from helpdesk.extensions import db
 from helpdesk.models import UNSOLVED_STATUSES, ChatSession, Customer, Message, Ticket, User
@@ -99,6 +99,11 @@ def waiting_count() -> int:
     """Chats handed to a person whose visitor wrote after our last answer: the badge
     beside "Chats". Only conversations in the hands of people are counted, so it stays a
     handful of rows however many chats the bot answered."""
+    return db.session.scalar(waiting_query()) or 0
+
+
+def waiting_query() -> Select:
+    """`waiting_count`'s query (the top bar reads it with the page's other counts)."""
     last_in = (
         select(func.max(Message.id))
         .where(Message.ticket_id == Ticket.id, Message.direction == "inbound")
@@ -114,15 +119,12 @@ def waiting_count() -> int:
         .scalar_subquery()
     )
     return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(ChatSession)
-            .join(Ticket, Ticket.id == ChatSession.ticket_id)
-            .where(
-                ChatSession.state == "human",
-                Ticket.status.in_(UNSOLVED_STATUSES),
-                last_in > last_out,
-            )
+        select(func.count())
+        .select_from(ChatSession)
+        .join(Ticket, Ticket.id == ChatSession.ticket_id)
+        .where(
+            ChatSession.state == "human",
+            Ticket.status.in_(UNSOLVED_STATUSES),
+            last_in > last_out,
         )
-        or 0
     )

@@ -191,10 +191,9 @@ class Handover:
 
 
 def handover(ticket: Ticket, user: User) -> Handover:
-    source = aliased(Ticket)
     sources = list(
         db.session.scalars(
-            select(source).where(source.escalated_to_id == ticket.id).order_by(source.id)
+            select(Ticket).where(Ticket.escalated_to_id == ticket.id).order_by(Ticket.id)
         )
     )
     stories = []

@@ -30,6 +30,15 @@ INTENT_BITS: dict[str, int] = {
 }
 
 
+#: The intents in name order, for reading bits back.
+_BY_NAME = sorted(INTENT_BITS.items())
+
+
+def intents_of(bits: int | None) -> list[str]:
+    """The intents `bits` carries, in name order (what the inbox rows show)."""
+    return [intent for intent, bit in _BY_NAME if bits and bits & bit]
+
+
 def carries(bits: ColumnElement[int], intent: str) -> ColumnElement[int]:
     """1 where `bits` has `intent`, else 0: summed, it counts the tickets that carry it."""
     return bits.op(">>")(INTENT_BITS[intent].bit_length() - 1).op("&")(1)

@@ -2,7 +2,8 @@
 
 Fifty tickets with customer, assignee, intent tags and tags as ORM objects cost more
 Python time than the database needs to find them; a row here is a small frozen record
-built from four queries for the whole page.
+built from four queries for the whole page (the intents come with the ticket as
+bits, see helpdesk/services/inbox_intents.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from sqlalchemy import Row as SqlRow
 from sqlalchemy import select
 
 from helpdesk.extensions import db
-from helpdesk.models import Customer, CustomerIdentity, IntentTag, Ticket, TicketTag, User
+from helpdesk.models import Customer, CustomerIdentity, Ticket, TicketTag, User
+from helpdesk.services.inbox_intents import intents_of
 
 #: The ticket columns a page selects: what a row shows and what the sorts page by.
 COLUMNS = (
@@ -30,6 +32,7 @@ COLUMNS = (
     Ticket.last_activity_at,
     Ticket.customer_id,
     Ticket.assignee_id,
+    Ticket.intent_bits,
 )
 
 
@@ -56,8 +59,8 @@ class Row:
 
 
 def build_rows(found: Sequence[SqlRow]) -> list[Row]:
-    """Rows for the selected `COLUMNS`, with names, intents and tags added in one query
-    each for the whole page."""
+    """Rows for the selected `COLUMNS`, with names and tags added in one query each for
+    the whole page."""
     if not found:
         return []
     ids = [r.id for r in found]
@@ -67,7 +70,6 @@ def build_rows(found: Sequence[SqlRow]) -> list[Row]:
             select(User.id, User.name).where(User.id.in_({r.assignee_id for r in found}))
         ).all()
     )
-    intents = _current_intents(ids)
     tags: dict[int, list[str]] = defaultdict(list)
     for ticket_id, name in db.session.execute(
         select(TicketTag.ticket_id, TicketTag.name)
@@ -87,7 +89,7 @@ def build_rows(found: Sequence[SqlRow]) -> list[Row]:
             last_activity_at=r.last_activity_at,
             customer=customers.get(r.customer_id, f"#{r.customer_id}"),
             assignee=assignees.get(r.assignee_id),
-            intents=intents.get(r.id, []),
+            intents=intents_of(r.intent_bits),
             tags=tags.get(r.id, []),
         )
         for r in found
@@ -115,18 +117,3 @@ def _customer_names(customer_ids: set[int]) -> dict[int, str]:
         ):
             names[cid] = display_name or value
     return {cid: name or f"#{cid}" for cid, name in names.items()}
-
-
-def _current_intents(ticket_ids: list[int]) -> dict[int, list[str]]:
-    """Per ticket the intents it carries: per intent, the latest tag decides."""
-    latest: dict[int, dict[str, bool]] = defaultdict(dict)
-    for ticket_id, intent, rejected in db.session.execute(
-        select(IntentTag.ticket_id, IntentTag.intent, IntentTag.rejected)
-        .where(IntentTag.ticket_id.in_(ticket_ids))
-        .order_by(IntentTag.id)
-    ):
-        latest[ticket_id][intent] = not rejected
-    return {
-        ticket_id: sorted(intent for intent, kept in by_intent.items() if kept)
-        for ticket_id, by_intent in latest.items()
-    }

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from helpdesk.models import Event, Ticket
@@ -77,7 +77,11 @@ class LiveEvent:
 
 def latest_event_id(session: Session) -> int:
     """The highest id in the trail now (0 when empty): where a new reader starts."""
-    return session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
+    return session.scalar(latest_event_query()) or 0
+
+
+def latest_event_query() -> Select:
+    return select(func.coalesce(func.max(Event.id), 0))
 
 
 @dataclass

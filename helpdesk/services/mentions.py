@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import selectinload
 
 from helpdesk.errors import InvalidInput
@@ -85,7 +85,12 @@ def notify(note: Message, users: list[User], *, author: User | None) -> list[Not
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
+    return db.session.scalar(unread_query(user))
+
+
+def unread_query(user: User) -> Select:
+    """`unread_count`'s query (the top bar reads it with the page's other counts)."""
+    return (
         select(func.count())
         .select_from(Notification)
         .where(Notification.user_id == user.id, Notification.read_at.is_(None))

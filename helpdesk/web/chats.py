@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -61,7 +61,7 @@ def _note_agent_seen() -> None:
 @bp.app_template_global("waiting_chats")
 def waiting_chats() -> int:
     """For the "Chats" link in the top bar: visitors waiting for a person."""
-    return waiting_count()
+    return g.waiting_chats if "waiting_chats" in g else waiting_count()
 
 
 @bp.get("/chats")

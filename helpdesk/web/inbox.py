@@ -72,7 +72,6 @@ def index():
     sort = checked_sort(view, request.args.get("sort") or None)
     filters = Filters.parse(request.args)
     counts = count_views(current_user)
-    db.session.commit()  # keeps intent counts that had to be counted afresh
     page = list_tickets(
         current_user,
         view=view,

@@ -32,9 +32,10 @@ from sqlalchemy.orm import Session, selectinload
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models import Message
-from helpdesk.services import presence
+from helpdesk.services import mentions, presence
+from helpdesk.services.chat_list import waiting_query
 from helpdesk.services.inbox import get_ticket
-from helpdesk.services.live_feed import Audience, EventFeed, latest_event_id
+from helpdesk.services.live_feed import Audience, EventFeed, latest_event_id, latest_event_query
 from helpdesk.web.auth import roles_required
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,25 @@ def _mark_position() -> None:
     """Pages that go live note the trail's end before they read their content, so an
     event in between comes again (harmless) rather than never."""
     if request.method == "GET" and request.endpoint in LIVE_PAGES:
-        g.live_since = latest_event_id(db.session)
+        _read_top_bar()
+
+
+def _read_top_bar() -> None:
+    """The trail's end and the top bar's badges (chats waiting, unread mentions) in one
+    round trip: these are the most visited pages, and three small queries cost more in
+    round trips than in work. `waiting_chats` and `unread_mentions` use them when set."""
+    columns = [latest_event_query().scalar_subquery()]
+    signed_in = current_user.is_authenticated
+    if signed_in:
+        columns.append(mentions.unread_query(current_user).scalar_subquery())
+        if current_user.has_role("agent", "lead"):
+            columns.append(waiting_query().scalar_subquery())
+    found = db.session.execute(select(*columns)).one()
+    g.live_since = found[0] or 0
+    if signed_in:
+        g.unread_mentions = found[1] or 0
+        if len(found) > 2:
+            g.waiting_chats = found[2] or 0
 
 
 @bp.app_template_global("live_since")

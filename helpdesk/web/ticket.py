@@ -18,6 +18,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -146,6 +147,7 @@ def show(number: int):
             state.draft = replace(state.draft, kind="reply", text=chosen.text, response=wanted)
     if mentions.mark_read(current_user, ticket):
         db.session.commit()
+        g.pop("unread_mentions", None)  # read before; fewer now
     return _page(ticket, state)
 
 
@@ -416,6 +418,8 @@ def _unread_mentions() -> dict:
     def unread_mentions() -> int:
         if not current_user.is_authenticated:
             return 0
+        if "unread_mentions" in g:  # read with the top bar (helpdesk/web/live.py)
+            return g.unread_mentions
         return mentions.unread_count(current_user)
 
     return {"unread_mentions": unread_mentions}

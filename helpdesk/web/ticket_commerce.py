@@ -119,14 +119,16 @@ class CommercePanel:
         ]
 
 
-def commerce_panel(ticket: Ticket) -> CommercePanel:
+def commerce_panel(ticket: Ticket, filled: list[Suggestion] | None = None) -> CommercePanel:
+    """The panel; `filled` are the suggestions the composer already filled in for this
+    request (rendering every canned response twice per page cost more than its queries)."""
     facts = facts_for(ticket)
     return CommercePanel(
         ticket=ticket,
         facts=facts,
         may_change=current_user.has_role(*CARE_ROLES),
         banner=reminder_banner(ticket, facts),
-        suggestions=suggestions(ticket, agent=current_user),
+        suggestions=filled if filled is not None else suggestions(ticket, agent=current_user),
         customer_orders=list(
             db.session.scalars(
                 select(Order)
