@@ -7,10 +7,12 @@ bench/ first on sys.path, so this module is found beside them without further se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +23,7 @@ from pathlib import Path
 import psutil
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -246,3 +248,30 @@ def result_json(
         line["sqlite_synchronous"] = sqlite_synchronous
     line["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return json.dumps(line)
+
+
+def server_processes(app: Flask, server: subprocess.Popen) -> list[psutil.Process]:
+    """gunicorn's workers and the PostgreSQL backends serving them (after the warm-up,
+    their pools are open): the CPU they use is what one request costs the machine."""
+    processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
+    with app.app_context():
+        pids = db.session.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                 "AND pid <> pg_backend_pid()")
+        ).all()  # fmt: skip
+        db.session.remove()
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):  # a backend that closed meanwhile
+            processes.append(psutil.Process(pid))
+    return processes
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total

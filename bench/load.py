@@ -10,11 +10,17 @@ each signed in as an agent (real session cookie and CSRF token) and picking, by 
     ticket   GET /tickets/<n>                             (the ticket page of a random ticket)
     reply    POST /tickets/<n>/compose                    (a reply through the composer)
     webhook  POST /webhooks/meta                          (a signed Messenger DM: ingest)
+    chat     POST /chat/api/messages                      (a visitor writes in the widget's
+                                                           conversation: ingest and the bot)
 
-It reports requests per second, p50/p95/max per kind and overall, and errors (any
-answer but the expected one, or no answer). Target: >= 200 requests/s mixed with no
-errors on this machine. The client threads share the machine's two cores with the
-server, so the figure is a floor. The last line of stdout is one JSON object.
+Each client also holds one widget conversation (started before the clock, as a visitor
+without the agent's cookie). It reports requests per second, p50/p95/max per kind and
+overall, errors (any answer but the expected one, or no answer), and the CPU time the
+server used per request (gunicorn and its PostgreSQL backends, during the measured
+seconds): what bounds the rate on two cores when the clients need little. Target:
+>= 200 requests/s mixed with no errors on this machine. The client threads share the
+machine's two cores with the server, so the figure is a floor. The last line of stdout
+is one JSON object.
 
     .venv/bin/python bench/load.py --seconds 20            # a short run
     .venv/bin/python bench/load.py --seconds 60 --clients 24
@@ -55,7 +61,15 @@ from helpdesk.models.types import utcnow
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "load-test-password-1"
 META_SECRET = "bench-meta-secret"
-MIX = {"inbox": 30, "ticket": 35, "reply": 10, "webhook": 25}
+#: Three quarters agents, a quarter intake (until 2026-12-05 14:00 the intake quarter was
+#: all webhooks; chat was added then).
+MIX = {"inbox": 30, "ticket": 35, "reply": 10, "webhook": 15, "chat": 10}
+CHAT_TEXTS = (
+    "Was kostet der Versand nach Österreich?",
+    "Wann kommt meine Bestellung an?",
+    "Kann ich die Jacke noch umtauschen?",
+    "Danke!",
+)
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -99,8 +113,18 @@ class Agent:
         if status != 302:
             raise RuntimeError(f"sign-in as {email} answered {status}")
         self.csrf = _CSRF.search(self.request("GET", "/search")[1]).group(1)
+        started = {"language": "de", "page": "/demo/shop"}
+        status, body = self.request(
+            "POST", "/chat/api/start", raw=json.dumps(started).encode(),
+            headers={"Content-Type": "application/json"}, visitor=True,
+        )  # fmt: skip
+        if status != 201:
+            raise RuntimeError(f"starting a chat answered {status}: {body[:200]}")
+        self.chat_token = json.loads(body)["token"]
 
-    def request(self, method: str, path: str, *, form=None, raw=None, headers=None):
+    def request(self, method: str, path: str, *, form=None, raw=None, headers=None,
+                visitor: bool = False):  # fmt: skip
+        """`visitor`: without the agent's cookie, as the shop's visitor sends it."""
         headers = dict(headers or {})
         body = None
         if form is not None:
@@ -108,7 +132,7 @@ class Agent:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         elif raw is not None:
             body = raw
-        if self.cookie:
+        if self.cookie and not visitor:
             headers["Cookie"] = self.cookie
         for attempt in range(2):  # a keep-alive connection the server closed: once more
             try:
@@ -122,12 +146,14 @@ class Agent:
                 if attempt:
                     raise
         for header, value in response.getheaders():
+            if visitor:
+                break
             if header.lower() == "set-cookie" and value.startswith("session="):
                 self.cookie = value.split(";", 1)[0]
         return response.status, text
 
 
-def run_load(port: int, args, numbers: list[int]) -> dict:
+def run_load(port: int, args, numbers: list[int], processes: list) -> dict:
     """Sign every client in, warm up for `--warm-up` seconds, then measure `--seconds`."""
     results: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, list[str]] = defaultdict(list)
@@ -164,9 +190,14 @@ def run_load(port: int, args, numbers: list[int]) -> dict:
     window["start"] = time.monotonic() + args.warm_up
     window["end"] = window["start"] + args.seconds
     ready.wait()
+    time.sleep(max(0.0, window["start"] - time.monotonic()))
+    cpu_before = common.cpu_seconds(processes)
+    time.sleep(max(0.0, window["end"] - time.monotonic()))
+    server_cpu = common.cpu_seconds(processes) - cpu_before
     for thread in threads:
         thread.join()
-    return {"results": results, "errors": errors, "seconds": args.seconds}
+    return {"results": results, "errors": errors, "seconds": args.seconds,
+            "server_cpu": server_cpu}  # fmt: skip
 
 
 def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int]:
@@ -184,6 +215,12 @@ def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int]:
             "action": "send",
         }
         return agent.request("POST", f"/tickets/{number}/compose", form=form)[0], 302
+    if kind == "chat":
+        said = {"id": f"load-{os.getpid()}-{mid}", "text": CHAT_TEXTS[mid % len(CHAT_TEXTS)]}
+        headers = {"Content-Type": "application/json", "X-Chat-Token": agent.chat_token}
+        raw = json.dumps(said).encode()
+        return agent.request("POST", "/chat/api/messages", raw=raw, headers=headers,
+                             visitor=True)[0], 200  # fmt: skip
     raw = json.dumps(_meta_body(mid)).encode()
     signature = hmac.new(META_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
@@ -229,7 +266,10 @@ def main() -> None:
     seed(args.pg_url, args.agents, args.tickets)
     port = args.port or _free_port()
     env = {**os.environ, "DATABASE_URL": args.pg_url, "HELPDESK_SECRET_KEY": "bench-load",
-           "HELPDESK_CLASSIFIER": "none", "HELPDESK_META_APP_SECRET": META_SECRET}  # fmt: skip
+           "HELPDESK_CLASSIFIER": "none", "HELPDESK_META_APP_SECRET": META_SECRET,
+           # every visitor comes from 127.0.0.1 here; the limits are per address and chat
+           "HELPDESK_CHAT_STARTS_PER_IP_PER_HOUR": "100000",
+           "HELPDESK_CHAT_MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads",
          str(args.threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}",
@@ -240,7 +280,9 @@ def main() -> None:
         _wait_ready(port)
         print(f"gunicorn {args.workers}x{args.threads} on 127.0.0.1:{port}; {args.clients} "
               f"clients for {args.seconds:g} s ...", flush=True)  # fmt: skip
-        found = run_load(port, args, list(range(1, args.tickets + 1)))
+        app = common.make_app(args.pg_url)
+        processes = common.server_processes(app, server)  # the pools open at sign-in
+        found = run_load(port, args, list(range(1, args.tickets + 1)), processes)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -287,9 +329,17 @@ def report(found: dict, args) -> None:
     for kind, problems in errors.items():
         print(f"errors in {kind}: {sorted(set(problems))[:5]}")
     target = figures["all"]["per_second"] >= 200 and total_errors == 0
+    cpu_ms = found["server_cpu"] / max(len(every), 1) * 1000
+    cores = os.cpu_count() or 1
+    print(f"server CPU per request (gunicorn + its PostgreSQL backends): {cpu_ms:.1f} ms; "
+          f"with the {cores} cores to itself at most {cores * 1000 / cpu_ms:.0f} requests/s; "
+          f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"target >= 200 req/s with no errors: {'met' if target else 'NOT met'}")
     print(json.dumps({"bench": "load", "seconds": round(seconds, 1), "clients": args.clients,
                       "workers": args.workers, "threads": args.threads, "figures": figures,
+                      "server_cpu_ms_per_req": round(cpu_ms, 2),
+                      "cpu_bound_req_per_s": round(cores * 1000 / cpu_ms),
+                      "load_average": round(os.getloadavg()[0], 1),
                       "target_met": target}))  # fmt: skip
 
 

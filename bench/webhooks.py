@@ -26,7 +26,6 @@ one JSON object with the figures. Target: at least 300 requests/s with no errors
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
@@ -41,10 +40,10 @@ from pathlib import Path
 
 import psutil
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from channel_adapters.social.common import hub_signature
-from common import prepare_postgres
+from common import cpu_seconds, prepare_postgres, server_processes
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models import InboundDelivery, Message
@@ -180,33 +179,6 @@ def send_all(port: int, deliveries: list[tuple[str, bytes]], concurrency: int):
     for thread in threads:
         thread.join()
     return time.perf_counter() - started, latencies, errors
-
-
-def server_processes(app, server: subprocess.Popen) -> list[psutil.Process]:
-    """gunicorn's workers and the PostgreSQL backends serving them (after the warm-up,
-    their pools are open): the CPU they use is what one request costs the machine."""
-    processes = [psutil.Process(server.pid), *psutil.Process(server.pid).children(recursive=True)]
-    with app.app_context():
-        pids = db.session.scalars(
-            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                 "AND pid <> pg_backend_pid()")
-        ).all()  # fmt: skip
-        db.session.remove()
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):  # a backend that closed meanwhile
-            processes.append(psutil.Process(pid))
-    return processes
-
-
-def cpu_seconds(processes: list[psutil.Process]) -> float:
-    total = 0.0
-    for process in processes:
-        try:
-            times = process.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-    return total
 
 
 def percentile(values: list[float], share: float) -> float:
