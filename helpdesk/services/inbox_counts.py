@@ -8,10 +8,12 @@ intents come from the same scan: each ticket carries its current intents as bits
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from channel_adapters.base import CHANNELS
 from classifiers.base import INTENTS
@@ -51,25 +53,13 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
     """Counts without filters, whatever the number of views: one grouped query over the
     unsolved tickets (from one index, intents included) and one for the solved that stops
     at SOLVED_COUNT_CAP."""
-    soon = (now or utcnow()) + DUE_SOON
-    columns = (
-        Ticket.status,
-        Ticket.channel,
-        Ticket.assignee_id.is_(None),
-        func.coalesce(Ticket.assignee_id == user.id, False),
-        func.coalesce(Ticket.sla_due_at <= soon, False),
-        escalated(for_counting=True),
-    )
-    grouped = (
-        select(*columns, func.count(), *_PER_INTENT)
-        .where(*visibility(user), in_statuses(UNSOLVED_STATUSES))
-        .group_by(*columns)
-    )
+    grouped, solved = _statements(user.role == "social")
+    given = {"user_id": user.id, "soon": (now or utcnow()) + DUE_SOON}
     views = dict.fromkeys(VIEWS, 0)
     channels = dict.fromkeys(CHANNELS, 0)
     intents = dict.fromkeys(INTENTS, 0)
     for status, channel, unassigned, mine, due, handed_over, count, *carried in db.session.execute(
-        grouped
+        grouped, given
     ):
         views["open"] += count
         if status in ("new", "pending", "on_hold"):
@@ -81,12 +71,32 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
         views["escalated"] += count if handed_over else 0
         for intent, tickets in zip(INTENTS, carried, strict=True):
             intents[intent] += tickets
-    solved = (
-        select(Ticket.id)
-        .where(*visibility(user), in_statuses(SOLVED_STATUSES))
-        .limit(SOLVED_COUNT_CAP + 1)
-    )
-    views["solved"] = db.session.scalar(select(func.count()).select_from(solved.subquery()))
+    views["solved"] = db.session.scalar(solved)
     capped = frozenset({"solved"} if views["solved"] > SOLVED_COUNT_CAP else ())
     views["solved"] = min(views["solved"], SOLVED_COUNT_CAP)
     return Counts(views, channels, intents, capped)
+
+
+@functools.cache
+def _statements(social: bool) -> tuple[Select, Select]:
+    """The grouped and the solved count, built once per kind of user (the user and the
+    time are parameters): building them took longer than PostgreSQL takes to run them
+    on a small inbox."""
+    visible = visibility(SimpleNamespace(role="social" if social else "agent"))  # type: ignore[arg-type]
+    columns = (
+        Ticket.status,
+        Ticket.channel,
+        Ticket.assignee_id.is_(None),
+        func.coalesce(Ticket.assignee_id == bindparam("user_id"), False),
+        func.coalesce(Ticket.sla_due_at <= bindparam("soon"), False),
+        escalated(for_counting=True),
+    )
+    grouped = (
+        select(*columns, func.count(), *_PER_INTENT)
+        .where(*visible, in_statuses(UNSOLVED_STATUSES))
+        .group_by(*columns)
+    )
+    solved = (
+        select(Ticket.id).where(*visible, in_statuses(SOLVED_STATUSES)).limit(SOLVED_COUNT_CAP + 1)
+    )
+    return grouped, select(func.count()).select_from(solved.subquery())
