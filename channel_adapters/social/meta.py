@@ -14,14 +14,16 @@ One `messaging` item carries one of: `message` (from the customer; with `is_echo
 one the page sent, reported back), `delivery` (mids and a watermark), `read` (a
 watermark on Messenger, a mid on Instagram), `postback` (a button tapped), or an event
 we do not use (reactions, referrals, opt-ins, handover...), which is skipped with its
-name. `standby` items (another app owns the thread) and `changes` (comments, feed) are
-skipped too. Instagram story replies carry `reply_to.story`; story mentions arrive as
-an attachment of type `story_mention`. Media stay at Meta's CDN: the link is kept with
-the message (Meta asks not to store story media), nothing is downloaded.
+name. `standby` items (another app owns the thread) are skipped too. `changes` carry
+public comments on the page's posts and the account's media: see `meta_comments`.
+Instagram story replies carry `reply_to.story`; story mentions arrive as an attachment of
+type `story_mention`. Media stay at Meta's CDN: the link is kept with the message (Meta
+asks not to store story media), nothing is downloaded.
 
 Sending: POST {api_base}/{version}/me/messages with the page access token as a Bearer
 token, {"recipient": {"id"}, "messaging_type": "RESPONSE", "message": {"text"}}; outside
 the 24-hour window "MESSAGE_TAG" with "tag": "HUMAN_AGENT" (see `common.messaging_tag`).
+A reply to a public comment goes to the comment instead (`meta_comments`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ from channel_adapters.social.common import (
     post_json,
     required_text,
     translated,
+)
+from channel_adapters.social.meta_comments import (
+    REPLY_TO_COMMENT,
+    comment_reply_request,
+    take_change,
 )
 
 OBJECTS = {"page": "messenger", "instagram": "instagram"}
@@ -95,9 +102,10 @@ def parse_meta(raw: bytes) -> SocialDelivery:
             found.take(channel, event, here, _event, found, channel, account, event, here)
         for _standby in as_list(entry.get("standby"), f"{where}.standby"):
             found.skip(channel, "standby", "another app owns this conversation (handover)")
-        for change in as_list(entry.get("changes"), f"{where}.changes"):
-            field = as_dict(change, f"{where}.changes").get("field", "?")
-            found.skip(channel, f"change:{field}", "feed changes (comments, mentions) are not DMs")
+        for number, change in enumerate(as_list(entry.get("changes"), f"{where}.changes")):
+            here = f"{where}.changes[{number}]"
+            found.take(channel, change, here, take_change, found, channel, account, entry,
+                       change, here)  # fmt: skip
     return found.build()
 
 
@@ -258,9 +266,12 @@ class _MetaAdapter(ChannelAdapter):
         return [m for m in parse_meta(raw).messages if m.channel == self.kind]
 
     def send(self, message: OutboundMessage) -> str:
-        """Send and return Meta's message id (the `mid` its echo and receipts will name)."""
+        """Send and return Meta's message id (the `mid` its echo and receipts will name),
+        or, for a public reply to a comment, the new comment's id."""
         base = (self.config.get("api_base") or DEFAULT_API_BASE).rstrip("/")
         version = self.config.get("graph_version") or DEFAULT_GRAPH_VERSION
+        if message.headers.get(REPLY_TO_COMMENT):
+            return self._reply_to_comment(f"{base}/{version}", message)
         if text_too_long(message.channel, message.text):
             raise SendError(f"{message.channel}: the text is longer than "
                             f"{TEXT_LIMITS[message.channel]} allows", retryable=False)  # fmt: skip
@@ -274,6 +285,18 @@ class _MetaAdapter(ChannelAdapter):
         if not mid:
             raise SendError(f"{self.kind}: the answer names no message_id: {answer}")
         return str(mid)
+
+    def _reply_to_comment(self, root: str, message: OutboundMessage) -> str:
+        path, body = comment_reply_request(message)
+        answer = post_json(
+            f"{root}/{path}",
+            body,
+            headers={"Authorization": f"Bearer {self.config['access_token']}"},
+            platform=self.kind.title(),
+        )
+        if not answer.get("id"):
+            raise SendError(f"{self.kind}: the answer names no comment id: {answer}")
+        return str(answer["id"])
 
 
 @registry.register

@@ -6,6 +6,10 @@ Meta granted it; WhatsApp: then only approved templates, which we do not send). 
 composer asks `check_reply` before anything is queued, so the agent learns at once;
 the worker asks again when it sends (a reply may have waited for a retry), and a
 reply that has missed its window fails with the reason on the ticket.
+
+A reply on a public comment conversation (`public_comments`) is posted under the
+customer's comment, where everyone can read it: no window applies, the composer says it
+is public, and only a person's answer is posted (an automatic one fails on the ticket).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from channel_adapters.base import (
     SENDER_IDENTITY_KIND,
@@ -37,12 +41,19 @@ from channel_adapters.social.common import (
 # Importing the adapter modules registers them.
 from channel_adapters.social.meta import TEXT_LIMITS as META_TEXT_LIMITS
 from channel_adapters.social.meta import text_too_long
+from channel_adapters.social.meta_comments import (
+    COMMENT_TEXT_LIMITS,
+    COMMENT_THREAD_PREFIX,
+    REPLY_TO_COMMENT,
+    is_comment_thread,
+)
 from channel_adapters.social.whatsapp import TEXT_LIMIT as WHATSAPP_TEXT_LIMIT
 from channel_adapters.social.x import TEXT_LIMIT as X_TEXT_LIMIT
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models import ChannelState, Message, Ticket
 from helpdesk.models.types import utcnow
+from helpdesk.services.public_comments import answered_comment, comment_thread
 
 SOCIAL_SEND_CHANNELS: tuple[str, ...] = ("messenger", "instagram", "whatsapp", "x")
 NAMES = {"messenger": "Messenger", "instagram": "Instagram", "whatsapp": "WhatsApp", "x": "X"}
@@ -69,6 +80,13 @@ def check_reply(
             _("%(channel)s: files cannot be sent on this channel yet. Send the text alone, "
               "or answer by e-mail.", channel=name)
         )  # fmt: skip
+    if comment_thread(ticket, channel):  # a public reply: no window, the comment's limit
+        if len(text) > COMMENT_TEXT_LIMITS[channel]:
+            raise InvalidInput(
+                _("The text is too long for %(channel)s (at most %(limit)s characters).",
+                  channel=name, limit=COMMENT_TEXT_LIMITS[channel])
+            )  # fmt: skip
+        return
     if text_too_long(channel, text) or len(text) > TEXT_LIMITS[channel]:
         raise InvalidInput(
             _("The text is too long for %(channel)s (at most %(limit)s characters).",
@@ -100,7 +118,10 @@ def outside_window_text(channel: str, error: OutsideWindow) -> str:
 
 
 def window_notice(ticket: Ticket, channel: str | None) -> str | None:
-    """What the composer shows beside a social channel whose window has closed, or None."""
+    """What the composer shows beside a social channel whose window has closed, or that
+    answers a public comment; else None."""
+    if comment_thread(ticket, channel):
+        return public_reply_notice(channel)
     if channel not in WINDOWED:
         return None
     recipient = ticket.customer.identity(SENDER_IDENTITY_KIND[channel])
@@ -118,10 +139,21 @@ def window_notice(ticket: Ticket, channel: str | None) -> str | None:
     return None
 
 
+def public_reply_notice(channel: str) -> str:
+    """The composer's warning on a public comment conversation."""
+    return _(
+        "Public comment on %(platform)s: your reply appears under the customer's comment, "
+        "where everyone can read it. Write nothing personal (order numbers, addresses); "
+        "for that, ask the customer to send a direct message or an e-mail.",
+        platform="Facebook" if channel == "messenger" else NAMES[channel],
+    )
+
+
 def last_customer_message_at(
     customer_id: int, channel: str, counterpart: str | None
 ) -> datetime | None:
-    """When the customer last wrote on `channel` (from `counterpart`, when given)."""
+    """When the customer last wrote on `channel` (from `counterpart`, when given). Public
+    comments do not count: they open no messaging window."""
     query = (
         select(func.max(Message.sent_at))
         .join(Ticket, Message.ticket_id == Ticket.id)
@@ -129,6 +161,10 @@ def last_customer_message_at(
             Ticket.customer_id == customer_id,
             Message.channel == channel,
             Message.direction == "inbound",
+            or_(
+                Message.thread_key.is_(None),
+                ~Message.thread_key.startswith(COMMENT_THREAD_PREFIX, autoescape=True),
+            ),
         )
     )
     if counterpart:
@@ -175,6 +211,8 @@ def outbound_for(message: Message) -> OutboundMessage:
     """The reply as the adapter sends it: addressed to the customer's platform id, tagged
     when the window asks for it. `SendError` (not retryable) once the window has closed."""
     channel = message.channel
+    if channel in COMMENT_TEXT_LIMITS and is_comment_thread(message.thread_key):
+        return _comment_reply_for(message)
     ticket = message.ticket
     kind = SENDER_IDENTITY_KIND[channel]
     recipient = message.counterpart or ticket.customer.identity(kind)
@@ -199,6 +237,31 @@ def outbound_for(message: Message) -> OutboundMessage:
             for a in message.attachments
         ),
         headers={"messaging_tag": tag} if tag and channel in TAGGABLE else {},
+    )
+
+
+def _comment_reply_for(message: Message) -> OutboundMessage:
+    """The reply as a public answer under the customer's latest comment of the
+    conversation (on Instagram under its top-level comment: replies nest one level)."""
+    if message.author_kind != "agent":
+        # A rule's automatic answer may name an order or a tracking number: never in public.
+        raise SendError(f"{NAMES[message.channel]}: automatic answers are not posted as public "
+                        "comments; answer this comment yourself", retryable=False)  # fmt: skip
+    comment = answered_comment(message.ticket, message.thread_key)
+    if comment is None or not comment.counterpart:
+        raise ConfigError(f"ticket {message.ticket.number}: no comment to answer")
+    target = (comment.details or {}).get("reply_to") or comment.external_id
+    return OutboundMessage(
+        channel=message.channel,
+        recipient=Identity(SENDER_IDENTITY_KIND[message.channel], comment.counterpart),
+        text=message.text,
+        message_id=message.external_id,
+        thread_key=message.thread_key,
+        attachments=tuple(
+            InboundAttachment(a.filename, a.content_type, a.size, a.sha256, a.data)
+            for a in message.attachments
+        ),
+        headers={REPLY_TO_COMMENT: target},
     )
 
 

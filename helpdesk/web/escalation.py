@@ -1,6 +1,6 @@
-"""Social to care: the social team's view of the DMs by platform with their response
-times, and "escalate to care" from a social ticket (one form: note, priority, team,
-a new care ticket or one of the customer's open ones)."""
+"""Social to care: the social team's view of the DMs and public comments by platform
+with their response times, and "escalate to care" from a social ticket (one form: note,
+priority, team, a new care ticket or one of the customer's open ones)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from helpdesk.extensions import db
 from helpdesk.models import PRIORITIES, Team, Ticket
 from helpdesk.models.tickets import UNSOLVED_STATUSES
 from helpdesk.models.types import utcnow
-from helpdesk.services import escalation
+from helpdesk.services import escalation, public_comments
 from helpdesk.services.inbox import SOCIAL_CHANNELS, get_ticket
 from helpdesk.web.auth import roles_required
 
@@ -101,12 +101,15 @@ class SocialRow:
     response: timedelta | None  # first answer after the ticket came in
     waiting: timedelta | None  # no answer yet: for how long
     care: Ticket | None
+    comment: bool = False  # a public comment conversation: the answer is visible to all
 
 
 @bp.get("/social")
 @roles_required(*ALL_ROLES)
 def social():
-    """The DMs of each platform, open ones first, with how fast they were answered."""
+    """The DMs and public comments of each platform, open ones first, with how fast they
+    were answered; DMs and comments are counted apart (comments are often answered
+    differently, and their answers are public)."""
     now = utcnow()
     platforms = []
     for channel in SOCIAL_CHANNELS:
@@ -122,25 +125,35 @@ def social():
         tickets.sort(key=lambda t: t.status not in UNSOLVED_STATUSES)  # stable: open first
         care_ids = {t.escalated_to_id for t in tickets if t.escalated_to_id}
         care = {t.id: t for t in db.session.scalars(select(Ticket).where(Ticket.id.in_(care_ids)))}
-        rows = [_row(t, care.get(t.escalated_to_id), now) for t in tickets]
-        answered = sorted(r.response for r in rows if r.response is not None)
+        comments = public_comments.comment_ticket_ids(t.id for t in tickets)
+        rows = [_row(t, care.get(t.escalated_to_id), now, t.id in comments) for t in tickets]
         platforms.append(
             {
                 "channel": channel,
                 "rows": rows,
-                "median": answered[len(answered) // 2] if answered else None,
-                "waiting": sum(1 for r in rows if r.waiting is not None),
+                **_figures([r for r in rows if not r.comment]),
+                "comments": _figures([r for r in rows if r.comment])
+                if channel in public_comments.COMMENT_CHANNELS else None,
             }
-        )
+        )  # fmt: skip
     return render_template("social/index.html", platforms=platforms, duration=_duration)
 
 
-def _row(ticket: Ticket, care: Ticket | None, now: datetime) -> SocialRow:
+def _figures(rows: list[SocialRow]) -> dict:
+    """The median first response and how many wait, of one kind of conversation."""
+    answered = sorted(r.response for r in rows if r.response is not None)
+    return {
+        "median": answered[len(answered) // 2] if answered else None,
+        "waiting": sum(1 for r in rows if r.waiting is not None),
+    }
+
+
+def _row(ticket: Ticket, care: Ticket | None, now: datetime, comment: bool) -> SocialRow:
     if ticket.first_response_at is not None:
         return SocialRow(ticket, max(ticket.first_response_at - ticket.created_at, timedelta()),
-                         None, care)  # fmt: skip
+                         None, care, comment)  # fmt: skip
     waiting = now - ticket.created_at if ticket.status in UNSOLVED_STATUSES else None
-    return SocialRow(ticket, None, waiting, care)
+    return SocialRow(ticket, None, waiting, care, comment)
 
 
 def _duration(value: timedelta) -> str:

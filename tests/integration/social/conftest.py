@@ -27,6 +27,9 @@ ROUTES = [
     (re.compile(rf"^/{VERSION}/me/messages$"), PAGE_TOKEN),
     (re.compile(rf"^/{VERSION}/\d+/messages$"), WHATSAPP_TOKEN),
     (re.compile(r"^/2/dm_conversations/with/\d+/messages$"), X_TOKEN),
+    # Public replies: to a Facebook comment ("<post>_<comment>"), to an Instagram comment.
+    (re.compile(rf"^/{VERSION}/\d+_\d+/comments$"), PAGE_TOKEN),
+    (re.compile(rf"^/{VERSION}/\d+/replies$"), PAGE_TOKEN),
 ]
 
 
