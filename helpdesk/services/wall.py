@@ -122,3 +122,26 @@ def pinned_tickets(entry_ids: list[int]) -> dict[int, list[int]]:
         ):
             found.setdefault(entry_id, []).append(ticket_id)
     return found
+
+
+def open_entries() -> list[WallEntry]:
+    """Entries not done yet, pain points first, newest first: what a ticket can be pinned to."""
+    return list(
+        db.session.scalars(
+            select(WallEntry)
+            .where(WallEntry.status != "done")
+            .order_by(WallEntry.kind.desc(), WallEntry.id.desc())
+        )
+    )
+
+
+def entries_of(ticket_id: int) -> list[WallEntry]:
+    """The entries `ticket_id` is pinned to."""
+    return list(
+        db.session.scalars(
+            select(WallEntry)
+            .join(WallTicket, WallTicket.entry_id == WallEntry.id)
+            .where(WallTicket.ticket_id == ticket_id)
+            .order_by(WallEntry.id)
+        )
+    )

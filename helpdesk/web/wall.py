@@ -1,5 +1,6 @@
 """/wall: the wall of pain and ideas. Agents and leads write, pin and vote; leads set the
-status. (Social media managers see only social tickets, so they stay out.)"""
+status; from a ticket's page, agents pin it to an entry or start one with it. (Social
+media managers see only social tickets, so they stay out.)"""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from helpdesk.errors import HelpdeskError
+from helpdesk.errors import HelpdeskError, InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import WALL_KINDS, WALL_STATUSES
+from helpdesk.models import WALL_KINDS, WALL_STATUSES, WallEntry
 from helpdesk.services import wall
+from helpdesk.services.inbox import get_ticket
 from helpdesk.web.auth import roles_required
 
 bp = Blueprint("wall", __name__)
@@ -76,8 +78,6 @@ def pin(entry_id: int):
 
     def action():
         if number is None:
-            from helpdesk.errors import InvalidInput
-
             raise InvalidInput(_("Write a ticket number, e.g. 1234."))
         wall.pin_ticket(entry_id, number, _me())
 
@@ -88,3 +88,43 @@ def pin(entry_id: int):
 @roles_required("lead")
 def status(entry_id: int):
     return _back(lambda: wall.set_status(entry_id, request.form.get("status", ""), _me()))
+
+
+# --- from a ticket ------------------------------------------------------------------------
+
+
+@bp.get("/tickets/<int:number>/wall")
+@roles_required("agent", "lead")
+def pin_form(number: int):
+    """From the ticket page: pin this ticket to an open entry, or start one with it."""
+    ticket = get_ticket(current_user, number)
+    return render_template(
+        "wall_pin.html",
+        ticket=ticket,
+        entries=wall.open_entries(),
+        pinned_to=wall.entries_of(ticket.id),
+    )
+
+
+@bp.post("/tickets/<int:number>/wall")
+@roles_required("agent", "lead")
+def pin_from_ticket(number: int):
+    ticket = get_ticket(current_user, number)
+    form = request.form
+    try:
+        if form.get("entry", "new") == "new":
+            entry = wall.create_entry(form.get("kind", ""), form.get("title", ""),
+                                      form.get("body", ""), _me(), ticket.id)  # fmt: skip
+        else:
+            entry_id = _number(form.get("entry"))
+            if entry_id is None:
+                raise InvalidInput(_("Choose an entry or write a new one."))
+            wall.pin_ticket(entry_id, ticket.id, _me())
+            entry = db.session.get(WallEntry, entry_id)
+    except HelpdeskError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("wall.pin_form", number=number))
+    db.session.commit()
+    flash(_("Pinned to the wall: %(title)s", title=entry.title), "success")
+    return redirect(url_for("ticket.show", number=number))

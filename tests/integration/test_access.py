@@ -77,6 +77,8 @@ RESTRICTED = {
     "wall.vote": ("agent", "lead"),
     "wall.pin": ("agent", "lead"),
     "wall.status": ("lead",),
+    "wall.pin_form": ("agent", "lead"),
+    "wall.pin_from_ticket": ("agent", "lead"),
 }
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
@@ -19,6 +19,7 @@ from helpdesk.models import (
     Ticket,
     VolumeSpike,
     WallEntry,
+    WallTicket,
 )
 from helpdesk.models.tickets import Notification
 from helpdesk.services import csat, spikes
@@ -190,6 +191,46 @@ def test_wall_entries_ranked_by_votes_and_pinned_tickets(app, client):
                                                       "status": "planned"})  # fmt: skip
     db.session.refresh(pain)
     assert pain.status == "planned"
+
+
+def test_agent_pins_a_ticket_from_its_page_to_a_new_and_to_an_existing_entry(app, client):
+    make_user("agent")
+    first = new_ticket("a@example.com", datetime.now(UTC))
+    second = new_ticket("b@example.com", datetime.now(UTC))
+    log_in(client, "agent@shop.example")
+    ticket_page = client.get(f"/tickets/{first.id}").get_data(as_text=True)
+    assert f'href="/tickets/{first.id}/wall"' in ticket_page
+    token = csrf_token(client, f"/tickets/{first.id}/wall")
+    new_entry = {"entry": "new", "kind": "pain", "title": "Rücksendeetikett fehlt"}
+    answer = client.post(f"/tickets/{first.id}/wall", data={"csrf_token": token, **new_entry})
+    assert answer.status_code == 302 and answer.location.endswith(f"/tickets/{first.id}")
+    entry = db.session.scalars(select(WallEntry)).one()
+    assert (entry.kind, entry.title) == ("pain", "Rücksendeetikett fehlt")
+    assert "Pinned to the wall: Rücksendeetikett fehlt" in client.get(answer.location).get_data(
+        as_text=True
+    )
+    # The second ticket joins the entry: the wall ranks it by two tickets now.
+    form = client.get(f"/tickets/{second.id}/wall").get_data(as_text=True)
+    assert f'value="{entry.id}"' in form
+    client.post(f"/tickets/{second.id}/wall", data={"csrf_token": token, "entry": entry.id})
+    pinned = db.session.scalars(select(WallTicket.ticket_id).order_by(WallTicket.ticket_id)).all()
+    assert pinned == [first.id, second.id]
+    assert "2 tickets" in client.get("/wall").get_data(as_text=True)
+    # Pinned already: offered no more, and an empty new entry is refused with a reason.
+    form = client.get(f"/tickets/{second.id}/wall").get_data(as_text=True)
+    assert "Already pinned to:" in form and f'value="{entry.id}" disabled' in form
+    empty = {"csrf_token": token, "entry": "new", "kind": "idea", "title": " "}
+    refused = client.post(f"/tickets/{second.id}/wall", data=empty, follow_redirects=True)
+    assert "A title needs 1 to 200 characters." in refused.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(WallEntry)) == 1
+
+
+def test_social_managers_cannot_pin_from_a_ticket(app, client):
+    make_user("social")
+    ticket = new_ticket("c@example.com", datetime.now(UTC), channel="instagram")
+    log_in(client, "social@shop.example")
+    assert client.get(f"/tickets/{ticket.id}/wall").status_code == 403
+    assert 'class="pin-to-wall"' not in client.get(f"/tickets/{ticket.id}").get_data(as_text=True)
 
 
 # -- SLA admin ------------------------------------------------------------------------------
