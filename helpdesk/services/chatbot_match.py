@@ -13,9 +13,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
-
 from classifiers.entities import extract_entities
 
 #: Similarity a message needs to count as the question.
@@ -170,6 +167,10 @@ class FaqMatcher:
                     documents.append(phrasing)
         self._vectorizer = None
         if documents:
+            # Imported here: scikit-learn is a hundred megabytes and two seconds in every web
+            # worker, and only the chatbot's first question needs it.
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
             self._vectorizer = TfidfVectorizer(
                 analyzer="char_wb", ngram_range=(3, 5), lowercase=True, sublinear_tf=True
             )
@@ -180,6 +181,8 @@ class FaqMatcher:
         languages goes to that language."""
         if self._vectorizer is None or not text.strip():
             return None
+        from sklearn.metrics.pairwise import cosine_similarity  # loaded with the vectorizer
+
         scores = cosine_similarity(self._vectorizer.transform([text]), self._matrix)[0]
         best: dict[tuple[str, str], tuple[float, FaqText]] = {}
         for row, score in zip(self._rows, scores, strict=True):
