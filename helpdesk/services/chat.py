@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "CHAT_STARTS_PER_IP_PER_HOUR": 30,
     "CHAT_AGENT_ONLINE_SECONDS": 150,
     "CHAT_MAX_BODY_BYTES": 16 * 1024,
+    # A reply the visitor's widget has not picked up after this long (the visitor left)
+    # goes by e-mail when they gave an address (helpdesk/services/delivery.py).
+    "CHAT_EMAIL_FALLBACK_MINUTES": 15,
 }
 
 

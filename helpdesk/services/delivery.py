@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -207,10 +207,10 @@ def _send_by_smtp(outbound: OutboundMessage) -> str:
     return adapter.send(outbound)
 
 
-def email_for(message: Message) -> OutboundMessage:
+def email_for(message: Message, recipient: str | None = None) -> OutboundMessage:
     """The e-mail a stored reply becomes: addressed, threaded and marked with the ticket."""
     ticket = message.ticket
-    recipient = message.counterpart or ticket.customer.identity("email")
+    recipient = recipient or message.counterpart or ticket.customer.identity("email")
     if not recipient:
         raise ConfigError(f"ticket {ticket.number}: the customer has no e-mail address")
     earlier = [
@@ -246,6 +246,38 @@ def email_for(message: Message) -> OutboundMessage:
     )
 
 
+def _chat_channel() -> Channel | None:
+    """Chat replies reach the visitor through the widget, which marks them delivered
+    (services/chat.py `mark_delivered`); the worker sees one only when it is still owed
+    CHAT_EMAIL_FALLBACK_MINUTES later, and sends it by e-mail. Without SMTP it waits."""
+    if not current_app.config.get("SMTP_URL"):
+        return None
+    return Channel(prepare=chat_email_for, transmit=_send_by_smtp)
+
+
+#: The line before a chat reply that goes by e-mail, in the chat's language.
+_LEFT_THE_CHAT = {
+    "de": "Sie hatten den Chat verlassen, bevor unsere Antwort ankam. Hier ist sie:",
+    "en": "You had left the chat before our answer arrived. Here it is:",
+}
+
+
+def chat_email_for(message: Message) -> OutboundMessage:
+    """A chat reply the visitor never saw, as an e-mail to the address they gave."""
+    ticket = message.ticket
+    address = ticket.customer.identity("email")
+    if not address:
+        raise SendError(
+            "the visitor left the chat before this reply arrived and gave no e-mail "
+            "address: it cannot reach them",
+            retryable=False,
+        )
+    mail = email_for(message, recipient=address)
+    intro = _LEFT_THE_CHAT.get(ticket.language or "", _LEFT_THE_CHAT["en"])
+    message.details = {**message.details, "fallback": "email"}
+    return replace(mail, channel="email", text=f"{intro}\n\n{message.text}", html=None)
+
+
 def reply_subject(ticket: Ticket) -> str:
     """ "Re: <subject> [#123]", without piling up "Re:" or a second token."""
     subject = ticket.subject.strip() or "…"
@@ -261,5 +293,6 @@ def reply_subject(ticket: Ticket) -> str:
 #: is not configured. One entry per channel.
 SENDERS: dict[str, Callable[[], Channel | None]] = {
     "email": _email_channel,
+    "chat": _chat_channel,
     **{name: _social_channel(name) for name in social_send.SOCIAL_SEND_CHANNELS},
 }

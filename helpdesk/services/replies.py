@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import current_app
 
@@ -73,7 +73,7 @@ def add_reply(
                 channel=channel,
                 message=message,
                 idempotency_key=f"message:{message.external_id}",
-                next_attempt_at=at,
+                next_attempt_at=_first_attempt(channel, at),
             )
         )
     record_event(
@@ -86,6 +86,16 @@ def add_reply(
     )
     refresh_ticket(ticket)  # KPIs: first response, replies, SLA
     return message
+
+
+def _first_attempt(channel: str, at: datetime) -> datetime:
+    """When the worker first tries to send. A chat reply reaches the visitor through the
+    widget; the worker only steps in (by e-mail) once the visitor has left it unread."""
+    if channel != "chat":
+        return at
+    from helpdesk.services.chat import setting  # chat imports ingest, which imports us
+
+    return at + timedelta(minutes=setting("CHAT_EMAIL_FALLBACK_MINUTES"))
 
 
 def add_note(ticket: Ticket, author: User, text: str, *, at: datetime | None = None) -> Message:
