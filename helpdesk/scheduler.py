@@ -25,6 +25,7 @@ from helpdesk.services.mail_intake import watch_mailbox
 from helpdesk.services.mailboxes import mailboxes
 from helpdesk.services.retraining import retrain_job
 from helpdesk.services.sla import check_sla
+from helpdesk.services.social_names import lookup_names
 from helpdesk.services.spikes import check_volume
 from helpdesk.services.ticket_metrics import refresh_all_due
 from helpdesk.services.webhooks_out import deliver_webhooks_due
@@ -81,6 +82,8 @@ def default_jobs(app: Flask, watchers: MailWatchers) -> list[Job]:
         Job("check-sla", lambda: check_sla(), seconds=60),
         Job("check-volume", lambda: check_volume(), seconds=300),
         Job("send-surveys", lambda: send_due_surveys(), seconds=300),
+        # Names for Messenger and Instagram senders, asked of the Graph API once each.
+        Job("look-up-social-names", lambda: lookup_names(), seconds=60),
     ]
     hours = app.config["CLASSIFIER_RETRAIN_HOURS"]
     if hours:

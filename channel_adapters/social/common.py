@@ -334,6 +334,23 @@ def post_json(
         )
     except requests.RequestException as error:
         raise SendError(f"{platform} could not be reached: {error}", retryable=True) from None
+    return _answer_of(response, platform)
+
+
+def get_json(
+    url: str, *, params: Mapping[str, str], headers: Mapping[str, str], platform: str
+) -> dict[str, Any]:
+    """GET a JSON object (a profile, say); `SendError` says why not, as `post_json`."""
+    try:
+        response = requests.get(
+            url, params=dict(params), headers=dict(headers), timeout=SEND_TIMEOUT_SECONDS
+        )
+    except requests.RequestException as error:
+        raise SendError(f"{platform} could not be reached: {error}", retryable=True) from None
+    return _answer_of(response, platform)
+
+
+def _answer_of(response: requests.Response, platform: str) -> dict[str, Any]:
     try:
         answer = response.json()
     except ValueError:

@@ -41,6 +41,9 @@ class FakePlatform:
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.answers: deque[tuple[int, dict]] = deque()
+        #: GET /{version}/{id}: the profile Graph returns for a user id (else 400, as
+        #: Graph answers for an id it does not know or will not show).
+        self.profiles: dict[str, tuple[int, dict]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -92,6 +95,20 @@ class FakePlatform:
                     return self._send(400, {"error": {"message": "Expected JSON", "code": 100}})
                 status, answer = platform.answers.popleft() if platform.answers else (200, {})
                 return self._send(status, answer)
+
+            def do_GET(self):
+                path, _, query = self.path.partition("?")
+                platform.requests.append(
+                    {"method": "GET", "path": path, "query": query, "headers": dict(self.headers)}
+                )
+                found = re.match(rf"^/{VERSION}/(\d+)$", path)
+                if found is None:
+                    return self._send(404, {"error": {"message": "Unknown path", "code": 803}})
+                if self.headers.get("Authorization") != f"Bearer {PAGE_TOKEN}":
+                    error = {"message": "Invalid OAuth access token", "code": 190}
+                    return self._send(401, {"error": error})
+                unknown = {"error": {"message": "Unsupported get request.", "code": 100}}
+                return self._send(*platform.profiles.get(found.group(1), (400, unknown)))
 
             def _send(self, status: int, answer: dict):
                 data = json.dumps(answer).encode()
