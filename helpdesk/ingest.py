@@ -111,6 +111,7 @@ _FIND_BY_THREAD_KEY = (
     .limit(1)
 )
 _FIND_TICKET = select(*_THREAD_COLUMNS).where(Ticket.id == bindparam("ticket_id"))
+_MERGED_INTO = select(Ticket.merged_into_id).where(Ticket.id == bindparam("ticket_id"))
 _REOPENING = and_(bindparam("reopen"), Ticket.status.in_(_REOPENED_BY_CUSTOMER))
 _CONTINUE_TICKET = (
     update(Ticket)
@@ -408,7 +409,8 @@ def _find_thread(conn: Connection, inbound: InboundMessage, customer_id: int) ->
     is_email = inbound.channel == "email"
     if row is None and is_email:
         for match in TICKET_TOKEN.finditer(inbound.subject):
-            row = _own(conn.execute(_FIND_TICKET, {"ticket_id": int(match.group(1))}), customer_id)
+            ticket_id = _merge_target(conn, int(match.group(1)))
+            row = _own(conn.execute(_FIND_TICKET, {"ticket_id": ticket_id}), customer_id)
             if row is not None:
                 break
     if row is None and inbound.thread_key:
@@ -417,6 +419,17 @@ def _find_thread(conn: Connection, inbound: InboundMessage, customer_id: int) ->
         )
         row = _own(found, customer_id) if is_email else found.first()
     return None if row is None else _Thread(*row)
+
+
+def _merge_target(conn: Connection, ticket_id: int) -> int:
+    """The ticket `ticket_id` was merged into (following a chain), else itself: mail that
+    names a merged ticket's token continues where its messages went."""
+    for _ in range(5):  # merges refuse merged targets, so chains stay short
+        into = conn.execute(_MERGED_INTO, {"ticket_id": ticket_id}).scalar()
+        if into is None:
+            break
+        ticket_id = into
+    return ticket_id
 
 
 def _own(result, customer_id: int):

@@ -302,6 +302,23 @@ def test_merge_moves_messages_closes_the_source_with_a_pointer_and_can_be_undone
     assert events_of(source_id, "ticket.unmerged") and events_of(target_id, "ticket.unmerged")
 
 
+def test_mail_naming_a_merged_tickets_number_lands_on_the_merge_target(app):
+    client, _agent = signed_in(app, "agent")
+    target = mail("Wo ist meine Bestellung?", subject="Bestellung 100234").ticket
+    source = mail("Nochmal geschrieben", subject="Nochmal", references=()).ticket
+    db.session.commit()
+    source_id, target_id = source.id, target.id
+    post(client, f"/tickets/{source_id}/merge", {"into": f"#{target_id}"})
+    # The customer answers an old reply of the source: only its number ties it.
+    late = mail("Ist jetzt etwas passiert?", subject=f"Re: Nochmal [#{source_id}]", references=())
+    db.session.commit()
+    assert late.ticket_id == target_id and not late.created_ticket
+    # Someone else's mail with that number still gets a ticket of its own.
+    other = mail("Hallo", subject=f"Re: [#{source_id}]", sender="fremd@example.com",
+                 references=())  # fmt: skip
+    assert other.created_ticket
+
+
 def test_merges_that_make_no_sense_are_refused(app):
     client, _ = signed_in(app, "agent")
     one = mail("eins", subject="eins").ticket_id
