@@ -61,6 +61,11 @@ class IngestResult:
     ticket_id: int
     created_ticket: bool
     duplicate: bool
+    #: The intents recorded with this message and their confidence (None: sure), in order,
+    #: and whether an order was linked to the ticket: for a new ticket that is all it has,
+    #: so its rules need not read it back.
+    intents: tuple[tuple[str, float | None], ...] = ()
+    order_linked: bool = False
 
     @property
     def message(self) -> Message:
@@ -324,7 +329,9 @@ def _store(
         _expire(Ticket, ticket_id)
     conn.execute(_INSERTS[Event], events)
     webhooks_out.emit_ingested(conn, events, received_at)  # ticket.created to subscribers
-    return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False)
+    intents = tuple((i, classification.scores.get(i)) for i in classification.intents)
+    return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False,
+                        intents=intents, order_linked=link is not None)  # fmt: skip
 
 
 def _customer_for(

@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask import current_app
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
@@ -62,65 +63,99 @@ def eligible(users: Sequence[User], ticket: Ticket) -> list[User]:
     return fit
 
 
+# The hot statements, built once (a rule assigning on ingest runs each per message).
+_LOADS = (
+    select(
+        Ticket.assignee_id,
+        func.count(Ticket.id),
+        func.count(Ticket.id).filter(Ticket.channel == "chat"),
+    )
+    .where(
+        Ticket.assignee_id.in_(bindparam("user_ids", expanding=True)),
+        Ticket.status.in_(UNSOLVED_STATUSES),
+        Ticket.id != bindparam("exclude"),
+    )
+    .group_by(Ticket.assignee_id)
+)
+_LAST_AGENT = (
+    select(Ticket.assignee_id)
+    .where(
+        Ticket.customer_id == bindparam("customer_id"),
+        Ticket.id != bindparam("ticket_id"),
+        Ticket.assignee_id.is_not(None),
+    )
+    .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+    .limit(1)
+)
+# On the table, not the entity: the ORM's bulk-update machinery costs more than the
+# statement here; `_cursor_changed` takes care of a cursor loaded into the session.
+_CURSORS = AssignmentCursor.__table__
+_BUMP = (
+    update(_CURSORS)
+    .where(_CURSORS.c.team_id == bindparam("team"))
+    .values(turns=_CURSORS.c.turns + 1)
+    .returning(_CURSORS.c.last_user_id)
+)
+_TAKE_TURN = (
+    update(_CURSORS)
+    .where(_CURSORS.c.team_id == bindparam("team"))
+    .values(last_user_id=bindparam("user"))
+)
+
+
 def _loads(user_ids: list[int], exclude: int) -> dict[int, tuple[int, int]]:
     """Open tickets and open chats per user (one grouped query on the assignee index)."""
-    rows = db.session.execute(
-        select(
-            Ticket.assignee_id,
-            func.count(Ticket.id),
-            func.count(Ticket.id).filter(Ticket.channel == "chat"),
-        )
-        .where(
-            Ticket.assignee_id.in_(user_ids),
-            Ticket.status.in_(UNSOLVED_STATUSES),
-            Ticket.id != exclude,
-        )
-        .group_by(Ticket.assignee_id)
-    ).all()
+    rows = db.session.execute(_LOADS, {"user_ids": user_ids, "exclude": exclude})
     return {user_id: (opened, chats) for user_id, opened, chats in rows}
 
 
-def last_agent(ticket: Ticket) -> User | None:
+def last_agent_id(ticket: Ticket) -> int | None:
     """The agent of the customer's latest other ticket that had one."""
     return db.session.scalar(
-        select(User)
-        .join(Ticket, Ticket.assignee_id == User.id)
-        .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
-        .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
-        .limit(1)
+        _LAST_AGENT, {"customer_id": ticket.customer_id, "ticket_id": ticket.id}
     )
 
 
 def choose(team: Team, ticket: Ticket, *, sticky: bool = True) -> tuple[User | None, str]:
     """The agent of `team` who should get `ticket`, and why ("sticky", "round_robin", or
     "nobody available"). Takes the team's turn lock for the rest of the transaction."""
-    _lock_cursor(team.id)
+    last_turn = _lock_cursor(team.id)
     members = [u for u in team.members if u.role in WORKING_ROLES]
     available = eligible(members, ticket)
     if not available:
         return None, "nobody available"
     if sticky:
-        previous = last_agent(ticket)
-        if previous is not None and previous in available:
-            return previous, "sticky"
-    cursor = db.session.get(AssignmentCursor, team.id, populate_existing=True)
+        previous = last_agent_id(ticket)
+        found = next((u for u in available if u.id == previous), None)
+        if found is not None:
+            return found, "sticky"
     ordered = sorted(available, key=lambda u: u.id)
-    after = cursor.last_user_id or 0
+    after = last_turn or 0
     chosen = next((u for u in ordered if u.id > after), ordered[0])
-    cursor.last_user_id = chosen.id
+    db.session.execute(_TAKE_TURN, {"team": team.id, "user": chosen.id})
+    _cursor_changed(team.id)
     return chosen, "round_robin"
 
 
-def _lock_cursor(team_id: int) -> None:
-    """Update the team's cursor row (creating it once), which locks it until commit."""
-    bump = update(AssignmentCursor).where(AssignmentCursor.team_id == team_id)
-    if db.session.execute(bump.values(turns=AssignmentCursor.turns + 1)).rowcount:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.execute(insert(AssignmentCursor).values(team_id=team_id, turns=1))
-    except IntegrityError:  # another worker created it first: take its lock instead
-        db.session.execute(bump.values(turns=AssignmentCursor.turns + 1))
+def _lock_cursor(team_id: int) -> int | None:
+    """Update the team's cursor row (creating it once), which locks it until commit, and
+    return whose turn it was last (read by the same statement, under the lock)."""
+    row = db.session.execute(_BUMP, {"team": team_id}).first()
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(AssignmentCursor).values(team_id=team_id, turns=1))
+        except IntegrityError:  # another worker created it first: take its lock instead
+            row = db.session.execute(_BUMP, {"team": team_id}).one()
+    _cursor_changed(team_id)
+    return row.last_user_id if row is not None else None
+
+
+def _cursor_changed(team_id: int) -> None:
+    """A cursor loaded into the session reads its row again."""
+    cursor = db.session.identity_map.get(identity_key(AssignmentCursor, team_id))
+    if cursor is not None:
+        db.session.expire(cursor)
 
 
 class AvailabilityInvalid(InvalidInput):

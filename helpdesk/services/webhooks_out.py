@@ -23,7 +23,8 @@ from datetime import datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
+from sqlalchemy.orm import ORMExecuteState, Session, object_session
 
 from helpdesk.extensions import db
 from helpdesk.models import OutboxItem, WebhookEndpoint
@@ -35,24 +36,82 @@ log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 10
 
 
+#: Where `_active_endpoints` keeps what it read, in the session's `info`, for the rest of
+#: the transaction.
+_CACHE = "webhooks_out.active_endpoints"
+_ACTIVE = (
+    select(WebhookEndpoint.id, WebhookEndpoint.events)
+    .where(WebhookEndpoint.active.is_(True))
+    .order_by(WebhookEndpoint.id)
+)
+_ENDPOINTS_TABLE = WebhookEndpoint.__table__
+
+
 def _subscribed(event_type: str, *, flush: bool = True) -> list[int]:
     """The active endpoints subscribed to `event_type`. `flush=False` for trail events: a
     service may record one before it has finished building the rows it belongs to."""
-    query = (
-        select(WebhookEndpoint.id, WebhookEndpoint.events)
-        .where(WebhookEndpoint.active.is_(True))
-        .order_by(WebhookEndpoint.id)
-    )
-    if flush:
-        endpoints = db.session.execute(query).all()
-    else:
-        with db.session.no_autoflush:
-            endpoints = db.session.execute(query).all()
     return [
         endpoint_id
-        for endpoint_id, patterns in endpoints
+        for endpoint_id, patterns in _active_endpoints(flush=flush)
         if any(fnmatchcase(event_type, pattern) for pattern in patterns)
     ]
+
+
+def _active_endpoints(*, flush: bool) -> list[tuple[int, list[str]]]:
+    """The active endpoints and their patterns, read once per transaction.
+
+    A rule that acts records half a dozen trail events, and each would otherwise ask the
+    database again. The copy is dropped when the transaction ends or a savepoint is rolled
+    back, and whenever the session writes an endpoint (see `_watch_endpoints`), so an
+    endpoint created or switched off in this process counts from the next event on.
+    """
+    session = db.session()
+    if flush and session.autoflush:
+        session.flush()  # what the query's autoflush did before there was a copy
+    endpoints = session.info.get(_CACHE)
+    if endpoints is None:
+        with session.no_autoflush:
+            endpoints = [(row.id, row.events) for row in session.execute(_ACTIVE)]
+        session.info[_CACHE] = endpoints
+    return endpoints
+
+
+def _forget_endpoints(session: Session | None) -> None:
+    if session is not None:
+        session.info.pop(_CACHE, None)
+
+
+def _endpoint_written(mapper, connection, target: WebhookEndpoint) -> None:
+    _forget_endpoints(object_session(target))
+
+
+def _endpoints_changed_by_statement(state: ORMExecuteState) -> None:
+    """An UPDATE, DELETE or INSERT on the endpoints through the session."""
+    if not state.is_select and getattr(state.statement, "table", None) is _ENDPOINTS_TABLE:
+        _forget_endpoints(state.session)
+
+
+def _transaction_ended(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        _forget_endpoints(session)
+
+
+def _rolled_back(session: Session, previous_transaction) -> None:
+    _forget_endpoints(session)  # also a savepoint's: an endpoint written in it is gone
+
+
+def _watch_endpoints() -> None:
+    """Keep `_active_endpoints`' copy honest (once per process)."""
+    if event.contains(Session, "after_transaction_end", _transaction_ended):
+        return
+    for kind in ("after_insert", "after_update", "after_delete"):
+        event.listen(WebhookEndpoint, kind, _endpoint_written)
+    event.listen(Session, "do_orm_execute", _endpoints_changed_by_statement)
+    event.listen(Session, "after_transaction_end", _transaction_ended)
+    event.listen(Session, "after_soft_rollback", _rolled_back)
+
+
+_watch_endpoints()
 
 
 def _row(endpoint_id: int, event_type: str, data: dict[str, Any], now: datetime) -> dict:

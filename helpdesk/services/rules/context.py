@@ -85,6 +85,8 @@ class RuleContext:
     def intents(self) -> dict[str, float]:
         """The ticket's current intents with their confidence: per intent the latest tag
         decides (an agent's rejection removes it; an agent's or rule's tag counts as sure)."""
+        if "intent" in self.seed:  # known before the run (see engine.after_ingest)
+            return self.seed["intent"]
         rows = db.session.connection().execute(_INTENTS, {"ticket_id": self.ticket_id})
         latest: dict[str, float | None] = {}
         for intent, confidence, rejected in rows:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, event, select
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.extensions import db
 from helpdesk.models import UNSOLVED_STATUSES, Event, Order, Rule, Ticket
-from helpdesk.services.events import record_event
+from helpdesk.services.events import events_written_together, record_event
 from helpdesk.services.rules import actions as rule_actions
 from helpdesk.services.rules.conditions import cost, describe, holds
 from helpdesk.services.rules.context import RuleContext
@@ -62,6 +63,35 @@ class CompiledRule:
         if not all(holds(c, context) for c in self.all):
             return False
         return not self.any or any(holds(c, context) for c in self.any)
+
+    def asks_for(self, field: str) -> bool:
+        """Whether any of the rule's conditions is about `field`."""
+        return any(c["field"] == field for c in (*self.all, *self.any))
+
+    def decide(self, context: RuleContext) -> bool | None:
+        """Whether the rule matches by the values `context` was seeded with alone, or None
+        when that needs the store.
+
+        Conditions are tested in the order `matches` tests them, stopping where it would
+        read the store, so the answer is the one `matches` would give without a query
+        (and without a failure); anything undecided is left to it.
+        """
+        try:
+            for condition in self.all:
+                if condition["field"] not in context.seed:
+                    return None
+                if not holds(condition, context):
+                    return False
+            if not self.any:
+                return True
+            for condition in self.any:
+                if condition["field"] not in context.seed:
+                    return None
+                if holds(condition, context):
+                    return True
+        except Exception:  # let the run fail it properly, on the ticket
+            return None
+        return False
 
 
 _compiled: dict[tuple[int, datetime], CompiledRule] = {}
@@ -135,10 +165,12 @@ def run_rules(
                 # Conditions only read; the savepoint is paid for by rules that act.
                 if not rule.matches(context):
                     continue
-                # One flush per rule, not one before every query an action makes.
+                # One flush per rule, not one before every query an action makes, and
+                # the rule's events written together after it.
                 with session.begin_nested(), session.no_autoflush:
-                    for action in rule.actions:
-                        rule_actions.ACTIONS[action["type"]](context, action, rule.ref)
+                    with events_written_together():
+                        for action in rule.actions:
+                            rule_actions.ACTIONS[action["type"]](context, action, rule.ref)
                     session.flush()
             except Exception as error:  # any failure is the rule's, not ours
                 _failed(context, rule, error, report)
@@ -162,27 +194,61 @@ def _failed(context: RuleContext, rule: CompiledRule, error: Exception, report) 
 
 # --- on ingest ---------------------------------------------------------------------------
 
+#: What the order's fields are for a ticket without one (see RuleContext).
+_WITHOUT_ORDER: dict[str, Any] = {
+    "order": None,
+    "shipment.status": None,
+    "shipment.tracking": None,
+    "invoice": frozenset(),
+    "return": None,
+}
+
 
 def after_ingest(result, inbound) -> None:
     """Run the rules for a message ingest has just stored (never for a redelivery).
 
-    Whatever happens in here, the message stays stored: the run has its own savepoint.
+    Whatever happens in here, the message stays stored: every rule that acts has its own
+    savepoint, and conditions that read the store run inside one more. Most messages
+    interest no rule, and what ingest already knows (channel, a new ticket's intents and
+    order) or the ticket's intents, read first, usually decide that, and decide the
+    rules that do match: then there is no savepoint but those of the rules that act.
+    (The one read stands outside, like the statements ingest itself makes after this.)
     """
     if result.duplicate:
         return
     rules = enabled_rules()
     happened = {"message.received", *(["ticket.created"] if result.created_ticket else [])}
-    if not any(r.events & happened for r in rules):
+    rules = [r for r in rules if r.events & happened]
+    if not rules:
         return
-    seed = {
+    seed: dict[str, Any] = {
         "channel": inbound.channel,
         "mailbox": inbound.recipient.lower() if inbound.recipient else None,
         "message.auto_submitted": bool(inbound.auto_submitted),
     }
+    if result.created_ticket:
+        # A new ticket's intents are the ones just recorded with its first message.
+        seed["intent"] = {intent: 1.0 if score is None else score
+                          for intent, score in result.intents}  # fmt: skip
+        if not result.order_linked:
+            seed.update(_WITHOUT_ORDER)
+    known = RuleContext(result.ticket_id, frozenset(happened), seed=seed)
+    decided = [(r, r.decide(known)) for r in rules]
+    if "intent" not in seed and any(d is None and r.asks_for("intent") for r, d in decided):
+        # A reply: its ticket's intents, which no action changes, decide most rules.
+        seed["intent"] = known.seed["intent"] = known.intents
+        decided = [(r, r.decide(known)) for r, _ in decided]
+    rules = [r for r, matches in decided if matches is not False]
+    if not rules:
+        return
+    run = partial(run_rules, happened, result.ticket_id, message_id=result.message_id,
+                  seed=seed, rules=rules)  # fmt: skip
     try:
-        with db.session.begin_nested():
-            run_rules(happened, result.ticket_id, message_id=result.message_id, seed=seed,
-                      rules=rules)  # fmt: skip
+        if all(matches for _, matches in decided if matches is not False):
+            run()  # nothing to read before the rules' own savepoints
+        else:
+            with db.session.begin_nested():  # conditions read the store: guard those reads
+                run()
     except Exception:  # the message must not be lost over a rule
         log.exception("rules on ticket %s could not run", result.ticket_id)
 
