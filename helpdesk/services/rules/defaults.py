@@ -3,7 +3,8 @@ they route to.
 
 1. A payment reminder about goods already sent back goes to the returns team at high
    priority; the order's dunning hold is checked (set while a return is open) and the
-   filled-in answer waits as a draft for the agent, who is picked by round-robin.
+   filled-in answer waits as a draft for the agent, who is picked by round-robin; once
+   per ticket (its tag says so), so the customer's replies keep their agent.
 2. "Where is my order" for an order that has shipped with a tracking number is answered
    automatically with the tracking link, within the safeguards (confidence, facts,
    no answer to robots, one automatic answer per customer in the window).
@@ -24,6 +25,7 @@ from helpdesk.services.rules.store import save_rule
 
 RETURNS_TEAM = "Returns"
 CARE_TEAM = "Care"
+REMINDER_TAG = "mahnung-trotz-retoure"
 
 
 def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) -> list[dict]:
@@ -42,7 +44,10 @@ def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) 
                         "op": "has",
                         "value": "payment_reminder",
                         "min_confidence": 0.3,
-                    }
+                    },
+                    # Once per ticket (its tag says it ran): the customer's next replies
+                    # must not hand the ticket to the next agent in the round.
+                    {"field": "ticket.tags", "op": "has_not", "value": REMINDER_TAG},
                 ],
                 "any": [
                     {
@@ -69,7 +74,7 @@ def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) 
             "actions": [
                 {"type": "set_team", "team": returns_team},
                 {"type": "set_priority", "priority": "high"},
-                {"type": "add_tags", "tags": ["mahnung-trotz-retoure"]},
+                {"type": "add_tags", "tags": [REMINDER_TAG]},
                 {"type": "dunning_hold", "mode": "set"},
                 {"type": "canned_response", "response": "reminder-return", "mode": "draft"},
                 {"type": "assign", "to": "round_robin"},

@@ -129,15 +129,14 @@ def test_dry_run_shows_matches_and_what_would_happen_and_changes_nothing(admin_c
     install_default_rules()
     team_with("Returns", "jana@shop.example")
     returned_order()
+    rule = db.session.scalar(select(Rule).where(Rule.name.like("Payment reminder%")))
+    rule.enabled = False  # off while the tickets arrive; the dry run must not act either
+    db.session.commit()
     ingest(inbound(sender="helga.brandt@example.de", text="Retoure da, trotzdem Mahnung"),
            classifier=Classified("payment_reminder", "return_status"))  # fmt: skip
     for n in range(3):
         ingest(inbound(sender=f"other{n}@example.com", text="Frage zur Größe"),
                classifier=Classified("product_question"))  # fmt: skip
-    db.session.commit()
-    rule = db.session.scalar(select(Rule).where(Rule.name.like("Payment reminder%")))
-    rule.enabled = False  # the ingest above ran with it; the dry run must not act either
-    db.session.execute(Draft.__table__.delete())
     db.session.commit()
     before = (db.session.scalar(select(func.count(Event.id))),
               [(t.priority, t.team_id, t.assignee_id) for t in

@@ -57,6 +57,34 @@ def test_payment_reminder_for_a_returned_order_goes_to_returns_with_hold_and_dra
             "rule.hold_checked", "draft.prepared", "ticket.assigned"} <= kinds  # fmt: skip
 
 
+def test_the_customers_next_reminder_keeps_the_ticket_with_its_agent(app):
+    install_default_rules()
+    team_with("Returns", "jana@shop.example", "omar@shop.example")
+    returned_order()
+    first = ingest(
+        inbound(sender="helga.brandt@example.de", text=GERMAN, subject="Mahnung"),
+        classifier=Classified("payment_reminder", "return_status"),
+    )
+    db.session.commit()
+    agent = db.session.get(Ticket, first.ticket_id).assignee_id
+    again = ingest(
+        inbound(sender="helga.brandt@example.de", subject="Re: Mahnung",
+                text="Schon wieder eine Mahnung, die Retoure ist doch da!",
+                references=(first.message.external_id,)),
+        classifier=Classified("payment_reminder", "return_status"),
+    )  # fmt: skip
+    db.session.commit()
+    assert again.ticket_id == first.ticket_id
+    db.session.expire_all()
+    assert db.session.get(Ticket, first.ticket_id).assignee_id == agent
+    assigned = db.session.scalars(
+        select(Event).where(Event.ticket_id == first.ticket_id, Event.kind == "ticket.assigned")
+    ).all()
+    assert len(assigned) == 1
+    drafts = db.session.scalars(select(Draft).where(Draft.ticket_id == first.ticket_id)).all()
+    assert len(drafts) == 1
+
+
 def test_where_is_my_order_is_answered_with_tracking_and_the_mail_leaves(app):
     install_default_rules()
     shipped_order()
