@@ -1,5 +1,5 @@
 """At 1280 px the inbox shows every column and no page scrolls sideways, however long a
-customer's address or a pasted link in a subject is."""
+customer's address or a pasted link in a subject is; on an upright tablet neither."""
 
 from __future__ import annotations
 
@@ -49,5 +49,12 @@ def test_inbox_and_ticket_page_fit_a_1280_pixel_screen(app, live_server, browser
         page.goto(f"{live_server}/tickets/{ticket_id}")
         expect(page.locator("#commerce table.items")).to_be_visible()
         assert fits(page)
+
+        # A tablet held upright: the top bar wraps, "Sign out" stays on screen.
+        page.set_viewport_size({"width": 820, "height": 1180})
+        for path in ("/inbox", f"/tickets/{ticket_id}"):
+            page.goto(f"{live_server}{path}")
+            assert fits(page), path
+            assert page.get_by_role("button", name="Abmelden").is_visible()
     finally:
         context.close()
