@@ -16,10 +16,14 @@ run: install
 	$(BIN)/helpdesk demo-data
 	$(BIN)/helpdesk run
 
+# Two workers (one per core); `make test TEST_WORKERS=0` runs serially. loadgroup hands out
+# tests one by one, except the groups in tests/conftest.py (XDIST_GROUPS), which stay together.
+TEST_WORKERS ?= 2
+
 test: install test-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

@@ -8,10 +8,12 @@ tables.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from helpdesk import create_app
+from helpdesk.config import _development_secret
 from helpdesk.database import create_empty_postgres_database
 from helpdesk.extensions import db
 from helpdesk.models import User
@@ -35,7 +38,15 @@ PASSWORD = "correct horse battery"
 
 
 def postgres_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL
+    """The test database: TEST_DATABASE_URL's (or helpdesk_test), one per xdist worker.
+
+    Under `pytest -n` each worker gets its own database (`helpdesk_test_gw0`, ...):
+    tests empty every table and hold advisory locks, which two workers must not share.
+    """
+    url = make_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG_URL)
+    if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+        url = url.set(database=f"{url.database}_{worker}")
+    return url.render_as_string(hide_password=False)
 
 
 @functools.cache
@@ -65,7 +76,67 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_configure(config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_GroupScheduling(), "helpdesk-xdist-groups")
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        # Commands the tests start with HELPDESK_ENV=development create the secret in
+        # instance/ on first use; under `pytest -n` two could race and one read it half
+        # written. It is made here, once, before any worker starts.
+        _development_secret()
+
+
+#: Tests that run on one xdist worker, one after another (`make test` runs
+#: `pytest -n 2 --dist loadgroup`), by the start of their id. The demo data and the trained
+#: classifier are built once per worker that needs them; the fault tests start workers,
+#: gunicorn and mail servers of their own and keep their timings to themselves. A test
+#: missing here still passes; it only builds the same again on the other worker.
+XDIST_GROUPS = {
+    "tests/integration/faults/": "faults",
+    "tests/integration/rules/test_with_trained_model.py": "trained-classifier",
+    "tests/e2e/test_inbox_in_browser.py": "demo-data",
+    "tests/integration/test_cli.py::test_demo_logins_work": "demo-data",
+    "tests/integration/commerce/test_return_story.py::test_the_demo_tells": "demo-data",
+}
+
+#: Tests of half a minute or more (a real training, mostly). Under `pytest -n` they start
+#: first, so that no worker is left with one of them at the end while the other idles.
+RUN_FIRST = (
+    "tests/unit/test_classifier_cli.py::test_train_then_classify",
+    "tests/integration/test_intent_feedback.py::test_a_corrected_tag_changes",
+    "tests/integration/api/test_openapi.py::test_the_api_keeps_what_its_document_promises",
+    "tests/integration/test_kpis_demo.py::",
+)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has ordered the tests by backend
+def pytest_collection_modifyitems(config, items) -> None:
+    if hasattr(config, "workerinput"):  # an xdist worker; every worker sorts alike
+        items.sort(key=lambda item: not item.nodeid.startswith(RUN_FIRST))
+
+
+class _GroupScheduling:
+    """`--dist loadgroup` by XDIST_GROUPS. xdist's own reads `xdist_group` marks from
+    test ids it rewrites, which pytest 9.2 no longer lets it do (pytest-xdist#1386)."""
+
+    @staticmethod
+    def pytest_xdist_make_scheduler(config, log):
+        from xdist.scheduler import LoadGroupScheduling
+
+        class Scheduling(LoadGroupScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                for prefix, group in XDIST_GROUPS.items():
+                    if nodeid.startswith(prefix):
+                        return group
+                return super()._split_scope(nodeid)
+
+        # Groups go out first (the largest first), then single tests in collection order.
+        return Scheduling(config, log) if config.getvalue("dist") == "loadgroup" else None
+
+
 def pytest_report_header(config) -> str:
+    if getattr(config.option, "numprocesses", None):
+        return _postgres_status() + "; each xdist worker adds its own suffix (_gw0, _gw1, ...)"
     return _postgres_status()
 
 
@@ -132,6 +203,141 @@ def app(_app: Flask) -> Iterator[Flask]:
         _empty_tables()
         yield _app
         db.session.remove()
+
+
+class StoreSnapshot:
+    """The rows of every table of a test database, kept to be put back many times.
+
+    Taken once from a store, restored into the same store after `app` has emptied it:
+    every row, the trigger-maintained search index and the sequences come back as they
+    were, in a fraction of a second. SQLite: a copy of the file (SQLite's online backup).
+    PostgreSQL: a copy of each table in a schema of its own beside `public`, copied back
+    with triggers and foreign-key checks off (`session_replication_role`, superusers only;
+    for anyone else `taken` stays False and the caller loads the data again each time).
+    Both work on `db.engine`, in the app context the test has pushed.
+    """
+
+    SCHEMA = "test_snapshot"
+
+    def __init__(self, directory: Path) -> None:
+        self.file = str(directory / "snapshot.sqlite")
+        self.url = db.engine.url
+        self.tables: list[str] = []
+        self.columns: dict[str, str] = {}
+        self.sequences: dict[str, int | None] = {}
+        self.taken = False
+
+    def take(self) -> None:
+        db.session.remove()
+        if db.engine.dialect.name == "sqlite":
+            db.engine.dispose()  # the backup reads the file as our connections left it
+            _sqlite_backup(db.engine.url.database, self.file)
+            self.taken = True
+            return
+        with db.engine.begin() as conn:
+            if not conn.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")):
+                return
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {self.SCHEMA} CASCADE"))
+            conn.execute(text(f"CREATE SCHEMA {self.SCHEMA}"))
+            self.tables = list(
+                conn.scalars(
+                    text(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                        " AND tablename <> 'alembic_version'"
+                    )
+                )
+            )
+            for table in self.tables:
+                conn.execute(text(f"CREATE TABLE {self.SCHEMA}.{table} AS TABLE public.{table}"))
+            # By name: a test that migrates down and up again may leave another column order.
+            columns = conn.execute(
+                text(
+                    "SELECT table_name, string_agg(quote_ident(column_name), ', ')"
+                    " FROM information_schema.columns WHERE table_schema = :schema"
+                    " GROUP BY table_name"
+                ),
+                {"schema": self.SCHEMA},
+            )
+            self.columns = dict(columns.all())
+            sequences = (
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+            )
+            self.sequences = dict(conn.execute(text(sequences)).all())
+        self.taken = True
+
+    def restore(self) -> None:
+        """Put the rows back; the tables must be empty (the `app` fixture empties them)."""
+        db.session.remove()
+        if db.engine.dialect.name == "sqlite":
+            db.engine.dispose()  # nothing of ours may be open while the file is replaced
+            _sqlite_backup(self.file, db.engine.url.database)
+            return
+        with db.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in self.tables:
+                columns = self.columns[table]
+                conn.execute(
+                    text(
+                        f"INSERT INTO public.{table} ({columns})"
+                        f" SELECT {columns} FROM {self.SCHEMA}.{table}"
+                    )
+                )
+            for sequence, last_value in self.sequences.items():
+                conn.execute(
+                    text("SELECT setval(CAST(:name AS regclass), :value, :called)"),
+                    {"name": f"public.{sequence}", "value": last_value or 1,
+                     "called": last_value is not None},
+                )  # fmt: skip
+
+    def discard(self) -> None:
+        Path(self.file).unlink(missing_ok=True)
+        if self.tables:
+            engine = create_engine(self.url)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f"DROP SCHEMA IF EXISTS {self.SCHEMA} CASCADE"))
+            finally:
+                engine.dispose()
+
+
+def _sqlite_backup(source: str, target: str) -> None:
+    with (
+        contextlib.closing(sqlite3.connect(source)) as src,
+        contextlib.closing(sqlite3.connect(target)) as dst,
+    ):
+        src.backup(dst)
+
+
+#: The demo data's snapshot per database URL. Not a session fixture: pytest tears those
+#: down whenever the tests switch backend, which under xdist happens more than once.
+_demo_snapshots: dict[str, StoreSnapshot] = {}
+
+
+@pytest.fixture
+def demo_data(app: Flask, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The store holds what `helpdesk demo-data` loads into an empty one.
+
+    Loading takes 10-20 s, so it happens once per backend (and xdist worker); later tests
+    get a copy of those rows, which they may change freely. The data is as old as that
+    first load (minutes at most), not fresh from now.
+    """
+    from helpdesk.demo import load_demo_data
+
+    key = db.engine.url.render_as_string()
+    snapshot = _demo_snapshots.get(key)
+    if snapshot is not None and snapshot.taken:
+        snapshot.restore()
+        return
+    load_demo_data()
+    db.session.commit()
+    if snapshot is None:
+        snapshot = _demo_snapshots[key] = StoreSnapshot(tmp_path_factory.mktemp("demo"))
+        snapshot.take()
+
+
+def pytest_sessionfinish(session) -> None:
+    for snapshot in _demo_snapshots.values():
+        snapshot.discard()
 
 
 @pytest.fixture

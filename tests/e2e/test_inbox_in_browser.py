@@ -7,16 +7,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.demo import load_demo_data
-from helpdesk.extensions import db
-
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def demo(app):
-    load_demo_data()
-    db.session.commit()
+def demo(demo_data):
+    """The demo inbox (loaded once per session, see tests/conftest.py)."""
 
 
 def sign_in(page, base: str, email: str, password: str = "demo") -> None:

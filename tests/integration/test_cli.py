@@ -91,8 +91,7 @@ def test_demo_data_covers_every_channel_in_both_languages_and_loads_once(app):
     assert json.loads(runner.invoke(args=["stats", "--json"]).output) == stats
 
 
-def test_demo_logins_work(app):
-    app.test_cli_runner().invoke(args=["demo-data"])
+def test_demo_logins_work(demo_data):
     for email in (
         "agent@example.com",
         "lead@example.com",

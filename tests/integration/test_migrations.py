@@ -52,15 +52,14 @@ def test_db_upgrade_command_builds_an_empty_database(app, backend, tmp_path):
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
     else:
-        url = str(
-            make_url(db.engine.url)
-            .set(database="helpdesk_upgrade_test")
-            .render_as_string(hide_password=False)
-        )
+        # Named after this run's test database, so parallel workers (helpdesk_test_gw0, ...)
+        # and other runs on the same server each build their own.
+        fresh = f"{db.engine.url.database}_upgrade"
+        url = str(make_url(db.engine.url).set(database=fresh).render_as_string(hide_password=False))
         admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS helpdesk_upgrade_test"))
-            conn.execute(text("CREATE DATABASE helpdesk_upgrade_test"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{fresh}"'))
+            conn.execute(text(f'CREATE DATABASE "{fresh}"'))
         admin.dispose()
     env = {**os.environ, "DATABASE_URL": url, "HELPDESK_ENV": "development"}
     done = subprocess.run(

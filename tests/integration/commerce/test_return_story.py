@@ -278,11 +278,8 @@ def test_webhook_worker_says_which_secret_variable_is_missing(app, payment_provi
     assert payment_provider.received == [], "nothing unsigned leaves"
 
 
-def test_the_demo_tells_the_story_with_real_orders_behind_its_messages(app):
+def test_the_demo_tells_the_story_with_real_orders_behind_its_messages(demo_data):
     from helpdesk.demo import load_demo_data
-
-    load_demo_data()
-    db.session.commit()
 
     # Heike's message is linked to her order: the boots arrived, reminders are paused.
     ticket = db.session.scalars(

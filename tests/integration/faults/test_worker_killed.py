@@ -72,7 +72,8 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
     second = Process.helpdesk("worker", env=env)
     try:
         wait_until(lambda: _stored() >= MAILS, 180, "every mail stored", process=second)
-        wait_until(lambda: _all_read(dovecot, mailbox_user), 60, "every mail flagged as read")
+        wait_until(lambda: _all_read(dovecot, mailbox_user), 60, "every mail flagged as read",
+                   process=second)  # fmt: skip
     finally:
         second.stop()
 
