@@ -148,6 +148,19 @@ class ImapMailbox:
         # "n:*" always matches the highest UID, even when that is below n (RFC 3501 6.4.8).
         return sorted(uid for uid in found if uid > last_uid)
 
+    def unprocessed_up_to(self, last_uid: int) -> list[int]:
+        """UIDs up to `last_uid` that are not marked processed: still unseen, or (with a
+        `processed_folder`) still here at all. A crash between storing a mail and marking
+        it leaves one such; it is stored already, so it only needs the mark."""
+        if last_uid <= 0:
+            return []
+        criteria = ["UID", f"1:{last_uid}"]
+        if self.settings.processed_folder is None:
+            criteria.insert(0, "UNSEEN")
+        with self._errors("searching for mail stored but not marked"):
+            found = self._imap.search(criteria)
+        return sorted(uid for uid in found if uid <= last_uid)
+
     def fetch(self, uids: Sequence[int]) -> Iterator[tuple[int, bytes]]:
         """Yield `(uid, raw message)` in UID order without setting \\Seen.
 

@@ -1,9 +1,11 @@
 """E-mail in: from raw bytes (an IMAP mailbox or a file) to a stored message, losing nothing.
 
 The order of steps is what keeps mail safe: parse, store (or quarantine),
-commit, and only then flag the message as processed on the server. A crash in
-between leaves the mail unflagged and the next poll fetches it again; the
-unique Message-ID makes that second delivery a no-op.
+commit (with the mailbox's last UID), and only then flag the message as
+processed on the server. A crash before the commit leaves the mail for the next
+poll (the unique Message-ID makes a second delivery a no-op); a crash between the
+commit and the flag leaves a stored mail unflagged below the last UID, which the
+next connection flags first.
 """
 
 from __future__ import annotations
@@ -221,7 +223,11 @@ def _poll_open_box(
     report: IntakeReport,
     classifier: Classifier | None,
     on_mail: Callable[[str], None] | None,
+    *,
+    first: bool = True,
 ) -> None:
+    """Store what came after the last UID. `first` (a new connection): mail a crash left
+    stored but unmarked is marked first."""
     state = dict(mailbox.state or {})
     if state.get("uidvalidity") != box.uidvalidity:
         if state.get("uidvalidity") is not None:
@@ -237,6 +243,12 @@ def _poll_open_box(
         state = {"uidvalidity": box.uidvalidity, "last_uid": 0}
         mailbox.state = state
         db.session.commit()
+    if first:
+        for uid in box.unprocessed_up_to(state.get("last_uid", 0)):
+            log.warning(
+                "%s: UID %s was stored but not marked (a crash?); marking it", mailbox.name, uid
+            )
+            box.mark_processed(uid)
     uids = box.uids_after(state.get("last_uid", 0))
     # Read once: after each commit the row would be loaded again for every mail.
     name, config, own = mailbox.name, dict(mailbox.config), own_addresses()
@@ -276,11 +288,12 @@ def _watch_open_box(
     idle_seconds: float,
     poll_seconds: float,
 ) -> None:
-    news = True
+    news, first = True, True
     while not stop.is_set():
         if news:
             report = IntakeReport()
-            _poll_open_box(mailbox, box, report, None, None)
+            _poll_open_box(mailbox, box, report, None, None, first=first)
+            first = False
             _record_health(mailbox, error=None)
             if report.total:
                 log.info("mailbox %s: %s", mailbox.name, report)

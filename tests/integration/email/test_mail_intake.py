@@ -89,6 +89,23 @@ def test_failure_after_some_mails_loses_none_and_duplicates_none(mailbox, doveco
     assert all(seen(dovecot, mailbox_user).values())
 
 
+def test_a_crash_between_storing_and_flagging_is_flagged_on_the_next_connection(
+    mailbox, dovecot, mailbox_user
+):
+    uids = [dovecot.append(mailbox_user, mail(n)) for n in (1, 2)]
+    poll_mailbox(mailbox)
+    # As after a kill -9 between the commit (mail and last UID stored) and the flag:
+    with dovecot.client(mailbox_user) as client:
+        client.select_folder("INBOX")
+        client.remove_flags([uids[1]], [b"\\Seen"])
+    assert seen(dovecot, mailbox_user) == {uids[0]: True, uids[1]: False}
+
+    result = poll_mailbox(mailbox)
+    assert result.report.counts == {}  # nothing fetched or stored again
+    assert seen(dovecot, mailbox_user) == {uids[0]: True, uids[1]: True}
+    assert count(Message) == 2
+
+
 def test_a_changed_uidvalidity_reads_the_folder_again_without_doubles(
     mailbox, dovecot, mailbox_user
 ):
