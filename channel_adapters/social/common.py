@@ -327,23 +327,22 @@ def post_json(
     Timeouts, connection errors, 5xx and rate limits are retryable; any other refusal
     is not (the same request would be refused again) and carries the platform's words.
     """
-    sender = session or requests
-    try:
-        response = sender.post(
-            url, json=dict(body), headers=dict(headers), timeout=SEND_TIMEOUT_SECONDS
-        )
-    except requests.RequestException as error:
-        raise SendError(f"{platform} could not be reached: {error}", retryable=True) from None
-    return _answer_of(response, platform)
+    return _request("POST", url, platform, session, json=dict(body), headers=dict(headers))
 
 
 def get_json(
     url: str, *, params: Mapping[str, str], headers: Mapping[str, str], platform: str
 ) -> dict[str, Any]:
     """GET a JSON object (a profile, say); `SendError` says why not, as `post_json`."""
+    return _request("GET", url, platform, None, params=dict(params), headers=dict(headers))
+
+
+def _request(
+    method: str, url: str, platform: str, session: requests.Session | None, **kwargs: Any
+) -> dict[str, Any]:
     try:
-        response = requests.get(
-            url, params=dict(params), headers=dict(headers), timeout=SEND_TIMEOUT_SECONDS
+        response = (session or requests).request(
+            method, url, timeout=SEND_TIMEOUT_SECONDS, **kwargs
         )
     except requests.RequestException as error:
         raise SendError(f"{platform} could not be reached: {error}", retryable=True) from None

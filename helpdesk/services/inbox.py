@@ -185,7 +185,12 @@ def checked_sort(view: str, sort: str | None) -> str:
 
 def visibility(user: User) -> list[ColumnElement[bool]]:
     """What limits the tickets `user` may see: social media managers see social ones only."""
-    return [Ticket.channel.in_(SOCIAL_CHANNELS)] if user.role == "social" else []
+    return role_visibility(user.role)
+
+
+def role_visibility(role: str) -> list[ColumnElement[bool]]:
+    """`visibility` for anyone with `role` (statements built once per role use it)."""
+    return [Ticket.channel.in_(SOCIAL_CHANNELS)] if role == "social" else []
 
 
 def visible_tickets(user: User) -> Select:

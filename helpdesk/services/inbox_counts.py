@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 
 from sqlalchemy import Select, bindparam, func, select
 
@@ -26,7 +25,7 @@ from helpdesk.services.inbox import (
     VIEWS,
     escalated,
     in_statuses,
-    visibility,
+    role_visibility,
 )
 from helpdesk.services.inbox_intents import carries
 
@@ -53,7 +52,7 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
     """Counts without filters, whatever the number of views: one grouped query over the
     unsolved tickets (from one index, intents included) and one for the solved that stops
     at SOLVED_COUNT_CAP."""
-    grouped, solved = _statements(user.role == "social")
+    grouped, solved = _statements(user.role)
     given = {"user_id": user.id, "soon": (now or utcnow()) + DUE_SOON}
     views = dict.fromkeys(VIEWS, 0)
     channels = dict.fromkeys(CHANNELS, 0)
@@ -78,11 +77,11 @@ def count_views(user: User, now: datetime | None = None) -> Counts:
 
 
 @functools.cache
-def _statements(social: bool) -> tuple[Select, Select]:
+def _statements(role: str) -> tuple[Select, Select]:
     """The grouped and the solved count, built once per kind of user (the user and the
     time are parameters): building them took longer than PostgreSQL takes to run them
     on a small inbox."""
-    visible = visibility(SimpleNamespace(role="social" if social else "agent"))  # type: ignore[arg-type]
+    visible = role_visibility(role)
     columns = (
         Ticket.status,
         Ticket.channel,

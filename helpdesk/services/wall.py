@@ -53,7 +53,7 @@ def create_entry(kind: str, title: str, body: str, author: User,
     return entry
 
 
-def pin_ticket(entry_id: int, ticket_number: int, user: User) -> None:
+def pin_ticket(entry_id: int, ticket_number: int, user: User) -> WallEntry:
     entry = _entry(entry_id)
     ticket = db.session.get(Ticket, ticket_number)
     if ticket is None or not may_see(user, ticket):
@@ -61,6 +61,7 @@ def pin_ticket(entry_id: int, ticket_number: int, user: User) -> None:
     if db.session.get(WallTicket, (entry.id, ticket.id)) is None:
         db.session.add(WallTicket(entry_id=entry.id, ticket_id=ticket.id, pinned_by_id=user.id))
         record_event("wall.ticket_pinned", ticket=ticket, user=user, entry=entry.id)
+    return entry
 
 
 def toggle_vote(entry_id: int, user: User) -> bool:

@@ -85,18 +85,15 @@ def _read_top_bar() -> None:
     """The trail's end and the top bar's badges (chats waiting, unread mentions) in one
     round trip: these are the most visited pages, and three small queries cost more in
     round trips than in work. `waiting_chats` and `unread_mentions` use them when set."""
-    columns = [latest_event_query().scalar_subquery()]
-    signed_in = current_user.is_authenticated
-    if signed_in:
-        columns.append(mentions.unread_query(current_user).scalar_subquery())
+    columns = [latest_event_query().scalar_subquery().label("live_since")]
+    if current_user.is_authenticated:
+        columns.append(
+            mentions.unread_query(current_user).scalar_subquery().label("unread_mentions")
+        )
         if current_user.has_role("agent", "lead"):
-            columns.append(waiting_query().scalar_subquery())
-    found = db.session.execute(select(*columns)).one()
-    g.live_since = found[0] or 0
-    if signed_in:
-        g.unread_mentions = found[1] or 0
-        if len(found) > 2:
-            g.waiting_chats = found[2] or 0
+            columns.append(waiting_query().scalar_subquery().label("waiting_chats"))
+    for name, value in db.session.execute(select(*columns)).one()._mapping.items():
+        setattr(g, name, value or 0)
 
 
 @bp.app_template_global("live_since")

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from helpdesk.errors import HelpdeskError, InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import WALL_KINDS, WALL_STATUSES, WallEntry
+from helpdesk.models import WALL_KINDS, WALL_STATUSES
 from helpdesk.services import wall
 from helpdesk.services.inbox import get_ticket
 from helpdesk.web.auth import roles_required
@@ -119,8 +119,7 @@ def pin_from_ticket(number: int):
             entry_id = _number(form.get("entry"))
             if entry_id is None:
                 raise InvalidInput(_("Choose an entry or write a new one."))
-            wall.pin_ticket(entry_id, ticket.id, _me())
-            entry = db.session.get(WallEntry, entry_id)
+            entry = wall.pin_ticket(entry_id, ticket.id, _me())
     except HelpdeskError as error:
         db.session.rollback()
         flash(str(error), "error")
