@@ -257,7 +257,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--mix", default="", metavar="KIND=WEIGHT,...",
+        help="other weights, e.g. ticket=1 for the ticket page alone (the server's CPU per "
+        "request of one kind); default " + ",".join(f"{k}={w}" for k, w in MIX.items()),
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.mix:
+        weights = dict(part.split("=") for part in args.mix.split(","))
+        if unknown := set(weights) - set(MIX):
+            parser.error(f"--mix: unknown kinds {sorted(unknown)}; known: {', '.join(MIX)}")
+        MIX.clear()
+        MIX.update({kind: int(weight) for kind, weight in weights.items()})
 
     problem = common.prepare_postgres(args.pg_url)
     if problem:

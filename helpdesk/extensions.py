@@ -1,12 +1,13 @@
 """Flask extensions, created unbound here and bound to the app in `create_app`."""
 
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from helpdesk.i18n import HelpdeskBabel
 
 # Named constraints let Alembic alter and drop them the same way on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -26,4 +27,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = HelpdeskBabel()

@@ -37,6 +37,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm.interfaces import ORMOption
 
 from channel_adapters.base import CHANNEL_FAMILIES, CHANNELS
 from classifiers.base import INTENTS
@@ -419,8 +420,9 @@ def _typed(key: InstrumentedAttribute, value: Any) -> Any:
 # --- one ticket -------------------------------------------------------------------------
 
 
-def get_ticket(user: User, number: int) -> Ticket:
-    ticket = db.session.get(Ticket, number)
+def get_ticket(user: User, number: int, options: Sequence[ORMOption] = ()) -> Ticket:
+    """`options`: loader options for what the caller reads of the ticket (one statement)."""
+    ticket = db.session.get(Ticket, number, options=options)
     if ticket is None:
         raise NotFound(_("Ticket %(number)s does not exist.", number=number))
     if not may_see(user, ticket):

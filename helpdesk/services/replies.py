@@ -15,7 +15,7 @@ from helpdesk.models import TICKET_STATUSES, Attachment, Message, OutboxItem, Ti
 from helpdesk.models.types import utcnow
 from helpdesk.services.events import record_event
 from helpdesk.services.mailboxes import mailbox_for_address
-from helpdesk.services.ticket_metrics import refresh_ticket
+from helpdesk.services.ticket_metrics import refresh_later, refresh_ticket
 
 
 def add_reply(
@@ -84,7 +84,8 @@ def add_reply(
         channel=channel,
         author_kind=author_kind,
     )
-    refresh_ticket(ticket)  # KPIs: first response, replies, SLA
+    db.session.flush()  # the ticket's id, for a new one
+    refresh_later(ticket.id)  # KPIs: first response, replies, SLA (the worker's job)
     return message
 
 

@@ -122,11 +122,14 @@ class SlaCheck:
 
 def check_sla(now: datetime | None = None) -> SlaCheck:
     """Warn about and escalate tickets whose first-response due time is near or past.
-    The caller commits."""
+    The caller commits. Metrics still waiting for the refresh-metrics job are brought up
+    to date first: a reply the worker has not measured yet is no breach."""
     from helpdesk.services.events import record_event
     from helpdesk.services.ticket_actions import set_priority
+    from helpdesk.services.ticket_metrics import refresh_all_due  # it imports us
 
     now = now or utcnow()
+    refresh_all_due(now=now)
     policies = active_policies()
     warned = breached = 0
     # Only tickets due within the longest warning ahead: the inbox's SLA index finds them.

@@ -4,6 +4,7 @@ linked order's return steps and dunning holds, notifications sent to the custome
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -70,31 +71,35 @@ class Timeline:
 
 
 def messages_of(ticket: Ticket) -> list[Message]:
-    """The ticket's messages with authors and attachment metadata (not their bytes)."""
+    """The ticket's messages with attachment metadata (not their bytes). Authors load as
+    they are read: from the session when the caller loaded the users (`build_timeline`)."""
     return list(
         db.session.scalars(
             select(Message)
             .where(Message.ticket_id == ticket.id)
-            .options(
-                selectinload(Message.author),
-                selectinload(Message.attachments).options(defer(Attachment.data)),
-            )
+            .options(selectinload(Message.attachments).options(defer(Attachment.data)))
             .order_by(Message.created_at, Message.id)
         )
     )
 
 
-def build_timeline(ticket: Ticket) -> Timeline:
+def build_timeline(ticket: Ticket, users: Sequence[User], teams: Sequence[Team]) -> Timeline:
+    """`users` and `teams`: all of them, which the page loads anyway for its choices; the
+    messages' authors and the events' names are found among them without a query."""
     entries = [Entry(m.created_at, message=m) for m in messages_of(ticket)]
     events = [e for e in _events(ticket) if _shown(e)]
     entries += [Entry(e.created_at, event=e) for e in events]
     # Equal times: the message first, then what was done with it.
     entries.sort(key=lambda e: (e.at, e.message is None, (e.message or e.event).id))
-    return Timeline(entries, _names(User, _user_ids(events)), _names(Team, _team_ids(events)))
+    return Timeline(
+        entries,
+        _names(users, _user_ids(events)),
+        _names(teams, _team_ids(events)),
+    )
 
 
 def _events(ticket: Ticket) -> list[Event]:
-    query = select(Event).options(selectinload(Event.user))
+    query = select(Event)
     own = list(db.session.scalars(query.where(Event.ticket_id == ticket.id)))
     if ticket.order is None:
         return own
@@ -135,7 +140,5 @@ def _team_ids(events: list[Event]) -> set[int]:
     return {i for i in ids if isinstance(i, int)}
 
 
-def _names(model: type[User] | type[Team], ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(db.session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
+def _names(loaded: Sequence[User] | Sequence[Team], ids: set[int]) -> dict[int, str]:
+    return {row.id: row.name for row in loaded if row.id in ids}

@@ -28,13 +28,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from channel_adapters.base import SENDER_IDENTITY_KIND
 from classifiers.base import INTENTS
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import PRIORITIES, Attachment, Message, Team, Ticket, User
+from helpdesk.models import PRIORITIES, Attachment, Customer, Message, Team, Ticket, User
 from helpdesk.services import composer, mentions, ticket_actions
 from helpdesk.services.canned import Suggestion, suggestions
 from helpdesk.services.delivery import reply_subject
@@ -52,6 +53,12 @@ CARE_ROLES = ("agent", "lead")
 EDITABLE_STATUSES = ("open", "pending", "on_hold", "solved")
 OTHER_TICKETS = 10
 #: Content types a browser gets as they are; everything else as application/octet-stream.
+#: What the page and the composer read of the ticket, loaded with it in one statement.
+PAGE_LOAD = (
+    joinedload(Ticket.customer).joinedload(Customer.identities),
+    joinedload(Ticket.tags),
+    joinedload(Ticket.intent_tags),
+)
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
 
 
@@ -87,7 +94,9 @@ def _page(ticket: Ticket, state: ComposerState, status: int = 200):
     merged_here = db.session.scalars(
         select(Ticket).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)
     ).all()
-    timeline = build_timeline(ticket)
+    users = db.session.scalars(select(User)).all()  # authors, names and the assignee choice
+    teams = db.session.scalars(select(Team).order_by(Team.name)).all()
+    timeline = build_timeline(ticket, users, teams)
     if state.seen is None:
         state.seen = timeline.latest_message_id
     return render_template(
@@ -97,8 +106,8 @@ def _page(ticket: Ticket, state: ComposerState, status: int = 200):
         composer=state,
         merged_here=merged_here,
         other_tickets=_other_tickets(ticket),
-        assignees=_assignees(ticket),
-        teams=db.session.scalars(select(Team).order_by(Team.name)).all(),
+        assignees=_assignees(ticket, users),
+        teams=teams,
         statuses=EDITABLE_STATUSES,
         priorities=PRIORITIES,
         may_restructure=current_user.has_role(*CARE_ROLES),
@@ -117,9 +126,9 @@ def _other_tickets(ticket: Ticket) -> list[Ticket]:
     )
 
 
-def _assignees(ticket: Ticket) -> list[User]:
-    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
-    return [u for u in users if ticket_actions.may_see(u, ticket)]
+def _assignees(ticket: Ticket, users: list[User]) -> list[User]:
+    chosen = [u for u in users if u.active and ticket_actions.may_see(u, ticket)]
+    return sorted(chosen, key=lambda u: (u.name.casefold(), u.name))
 
 
 def _back(number: int, anchor: str = ""):
@@ -138,7 +147,7 @@ def _refused(error: InvalidInput) -> None:
 @bp.get("/tickets/<int:number>")
 @roles_required(*ALL_ROLES)
 def show(number: int):
-    ticket = get_ticket(current_user, number)
+    ticket = get_ticket(current_user, number, PAGE_LOAD)
     state = _composer(ticket, None, None)
     wanted = request.args.get("response")
     if wanted:  # "insert" without JavaScript: the page comes back with the answer filled in
@@ -156,7 +165,7 @@ def show(number: int):
 @roles_required(*ALL_ROLES)
 def compose(number: int):
     """Preview, or send a reply or a note (and set the status, in one step)."""
-    ticket = get_ticket(current_user, number)
+    ticket = get_ticket(current_user, number, PAGE_LOAD)
     form = request.form
     action = form.get("action", "send")
     status = action.removeprefix("send_") if action.startswith("send_") else None
@@ -187,14 +196,17 @@ def compose(number: int):
         state = _composer(ticket, draft, seen)
         state.error = str(error)
         return _page(ticket, state, 422)
-    db.session.commit()
     if draft.kind == "note":
-        flash(_("Your note is added."), "info")
+        done = _("Your note is added.")
     elif draft.channel in composer.RECORD_ONLY_CHANNELS:
-        flash(_("The call is recorded."), "info")
+        done = _("The call is recorded.")
     else:
-        flash(_("Your reply is on its way."), "info")
-    return _back(number, f"#message-{message.id}")
+        done = _("Your reply is on its way.")
+    db.session.flush()
+    anchor = f"#message-{message.id}"  # read before the commit expires it (and the user)
+    db.session.commit()
+    flash(done, "info")
+    return _back(number, anchor)
 
 
 @bp.errorhandler(RequestEntityTooLarge)

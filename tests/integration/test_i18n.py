@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from babel.messages.pofile import read_po
+from flask import render_template_string
+from flask_babel import force_locale
 
 from tests.conftest import csrf_token, log_in, make_user
 
@@ -59,3 +61,20 @@ def test_every_message_in_the_code_has_a_german_translation(tmp_path):
     with (ROOT / "helpdesk/translations/de/LC_MESSAGES/messages.po").open("rb") as f:
         german = {m.id: m.string for m in read_po(f) if m.id}
     assert sorted(wanted - {k for k, v in german.items() if v}) == []
+
+
+def test_the_catalogue_kept_per_request_follows_a_forced_language(app):
+    """helpdesk.i18n keeps the catalogue on the request; force_locale (the chat answers a
+    visitor in their language) must still switch it, and back."""
+    page = (
+        "{{ _('Inbox') }}|{{ ngettext('%(num)d message', '%(num)d messages', n) }}|"
+        "{{ _('Assigned to %(name)s', name=who) }}"
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        german = render_template_string(page, n=2, who="<b>Jo</b>")
+        with force_locale("en"):
+            english = render_template_string(page, n=1, who="Jo")
+        again = render_template_string(page, n=1, who="Jo")
+    assert german == "Posteingang|2 Nachrichten|&lt;b&gt;Jo&lt;/b&gt; zugewiesen"
+    assert english == "Inbox|1 message|Assigned to Jo"
+    assert again.startswith("Posteingang|1 Nachricht|")

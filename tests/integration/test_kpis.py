@@ -76,6 +76,7 @@ def customer_writes(when: datetime, *, channel="email", sender="kunde@example.co
 
 def reply(ticket: Ticket, agent, when: datetime, **kw):
     add_reply(ticket, agent, "Ihre Bestellung ist unterwegs.", at=when, deliver=False, **kw)
+    refresh_all_due()  # the worker's refresh-metrics job
     db.session.commit()
 
 
