@@ -25,13 +25,16 @@ is one JSON object.
     .venv/bin/python bench/load.py --seconds 20            # a short run
     .venv/bin/python bench/load.py --seconds 60 --clients 24
 
-Plain `http.client` in threads (keep-alive per thread): locust would bring gevent and a
-second event loop for what twenty threads do.
+The clients are connections on one asyncio event loop (bench/aioclient.py): they share
+the two cores with the server, and sixteen `http.client` threads taking turns on the GIL
+(this bench until 2026-12-05 17:30) took about a third of the machine; the client's own
+CPU per request is reported beside the server's. Locust would bring gevent and more cost.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
 import hmac
 import http.client
@@ -43,15 +46,15 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
 from sqlalchemy.engine import make_url
 
 import common
+from aioclient import Connection, ProtocolError, Stats
 from channel_adapters.base import Identity, InboundMessage
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
@@ -71,6 +74,7 @@ CHAT_TEXTS = (
     "Danke!",
 )
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+_SESSION = re.compile(r"session=[^;,]*")
 
 
 def seed(url: str, agents: int, tickets: int) -> None:
@@ -99,112 +103,101 @@ def seed(url: str, agents: int, tickets: int) -> None:
     common.dispose(app)
 
 
+@dataclass
 class Agent:
-    """One client thread's connection, session cookie and CSRF token."""
+    """One client's connection, its agent's session cookie and CSRF token, and the widget
+    conversation it writes in as a visitor."""
 
-    def __init__(self, port: int, email: str) -> None:
-        self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        self.cookie = ""
-        page = self.request("GET", "/login")[1]
-        token = _CSRF.search(page).group(1)
-        form = {"email": email, "password": PASSWORD, "csrf_token": token}
-        status, _body = self.request("POST", "/login", form=form)
-        if status != 302:
-            raise RuntimeError(f"sign-in as {email} answered {status}")
-        self.csrf = _CSRF.search(self.request("GET", "/search")[1]).group(1)
-        started = {"language": "de", "page": "/demo/shop"}
-        status, body = self.request(
-            "POST", "/chat/api/start", raw=json.dumps(started).encode(),
-            headers={"Content-Type": "application/json"}, visitor=True,
-        )  # fmt: skip
-        if status != 201:
-            raise RuntimeError(f"starting a chat answered {status}: {body[:200]}")
-        self.chat_token = json.loads(body)["token"]
+    conn: Connection
+    cookie: str = ""
+    csrf: str = ""
+    chat_token: str = ""
 
-    def request(self, method: str, path: str, *, form=None, raw=None, headers=None,
-                visitor: bool = False):  # fmt: skip
+    async def request(self, method: str, path: str, *, form=None, raw: bytes = b"",
+                      headers=None, visitor: bool = False) -> tuple[int, str]:  # fmt: skip
         """`visitor`: without the agent's cookie, as the shop's visitor sends it."""
         headers = dict(headers or {})
-        body = None
         if form is not None:
-            body = urlencode(form)
+            raw = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        elif raw is not None:
-            body = raw
         if self.cookie and not visitor:
             headers["Cookie"] = self.cookie
-        for attempt in range(2):  # a keep-alive connection the server closed: once more
-            try:
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                text = response.read().decode("utf-8", "replace")
-                break
-            except (http.client.HTTPException, OSError):
-                self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-                if attempt:
-                    raise
-        for header, value in response.getheaders():
-            if visitor:
-                break
-            if header.lower() == "set-cookie" and value.startswith("session="):
-                self.cookie = value.split(";", 1)[0]
-        return response.status, text
+        status, answer_headers, body = await self.conn.request(method, path, headers, raw)
+        if not visitor and (found := _SESSION.search(answer_headers.get("set-cookie", ""))):
+            self.cookie = found.group(0)
+        return status, body.decode("utf-8", "replace")
 
 
-def run_load(port: int, args, numbers: list[int], processes: list) -> dict:
+async def sign_in(conn: Connection, email: str) -> Agent:
+    agent = Agent(conn)
+    page = (await agent.request("GET", "/login"))[1]
+    form = {"email": email, "password": PASSWORD, "csrf_token": _CSRF.search(page).group(1)}
+    status, _body = await agent.request("POST", "/login", form=form)
+    if status != 302:
+        raise RuntimeError(f"sign-in as {email} answered {status}")
+    agent.csrf = _CSRF.search((await agent.request("GET", "/search"))[1]).group(1)
+    started = json.dumps({"language": "de", "page": "/demo/shop"}).encode()
+    status, body = await agent.request("POST", "/chat/api/start", raw=started, visitor=True,
+                                       headers={"Content-Type": "application/json"})  # fmt: skip
+    if status != 201:
+        raise RuntimeError(f"starting a chat answered {status}: {body[:200]}")
+    agent.chat_token = json.loads(body)["token"]
+    return agent
+
+
+def run_load(port: int, args, numbers: list[int], find_processes) -> dict:
+    return asyncio.run(_run_load(port, args, numbers, find_processes))
+
+
+async def _run_load(port: int, args, numbers: list[int], find_processes) -> dict:
     """Sign every client in, warm up for `--warm-up` seconds, then measure `--seconds`."""
-    results: dict[str, list[float]] = defaultdict(list)
-    errors: dict[str, list[str]] = defaultdict(list)
-    lock = threading.Lock()
+    stats = Stats()
     mids = itertools.count()
     kinds, weights = zip(*MIX.items(), strict=True)
-    agents = [Agent(port, f"agent{i % args.agents}@bench.example") for i in range(args.clients)]
-    window: dict[str, float] = {}
-    ready = threading.Barrier(args.clients + 1)
+    agents = await asyncio.gather(*(
+        sign_in(Connection("127.0.0.1", port), f"agent{i % args.agents}@bench.example")
+        for i in range(args.clients)
+    ))  # fmt: skip
+    clock = time.perf_counter
+    start = clock() + args.warm_up
+    end = start + args.seconds
 
-    def client(index: int) -> None:
+    async def client(index: int) -> None:
         rng, agent = random.Random(index), agents[index]
-        ready.wait()
-        while time.monotonic() < window["end"]:
+        while clock() < end:
             kind = rng.choices(kinds, weights)[0]
             number = rng.choice(numbers)
-            started = time.perf_counter()
+            started = clock()
             try:
-                status, expected = _one(agent, kind, number, next(mids))
+                status, expected = await _one(agent, kind, number, next(mids))
                 problem = None if status == expected else f"HTTP {status}"
-            except (http.client.HTTPException, OSError) as error:
+            except (OSError, TimeoutError, asyncio.IncompleteReadError, ProtocolError) as error:
                 problem = f"{type(error).__name__}: {error}"
-            took = (time.perf_counter() - started) * 1000
-            if time.monotonic() < window["start"]:
-                continue  # the warm-up is not counted
-            with lock:
-                results[kind].append(took)
-                if problem:
-                    errors[kind].append(problem)
+            if started >= start:  # the warm-up is not counted
+                stats.record(kind, (clock() - started) * 1000, problem)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-    for thread in threads:
-        thread.start()
-    window["start"] = time.monotonic() + args.warm_up
-    window["end"] = window["start"] + args.seconds
-    ready.wait()
-    time.sleep(max(0.0, window["start"] - time.monotonic()))
-    cpu_before = common.cpu_seconds(processes)
-    time.sleep(max(0.0, window["end"] - time.monotonic()))
-    server_cpu = common.cpu_seconds(processes) - cpu_before
-    for thread in threads:
-        thread.join()
-    return {"results": results, "errors": errors, "seconds": args.seconds,
-            "server_cpu": server_cpu}  # fmt: skip
+    async def measure() -> dict:
+        await asyncio.sleep(max(0.0, start - clock()))
+        processes = find_processes()  # after the warm-up: every pool is open
+        database = [p for p in processes if p.name().startswith("postgres")]
+        server, mine = common.cpu_seconds(processes), time.process_time()
+        in_database = common.cpu_seconds(database)
+        await asyncio.sleep(max(0.0, end - clock()))
+        return {"server_cpu": common.cpu_seconds(processes) - server,
+                "database_cpu": common.cpu_seconds(database) - in_database,
+                "client_cpu": time.process_time() - mine}  # fmt: skip
+
+    cpu, *_ = await asyncio.gather(measure(), *(client(i) for i in range(args.clients)))
+    for agent in agents:
+        await agent.conn.close()
+    return {"results": stats.latencies, "errors": stats.errors, "seconds": args.seconds, **cpu}
 
 
-def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int]:
+async def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int]:
     if kind == "inbox":
-        return agent.request("GET", "/inbox")[0], 200
+        return (await agent.request("GET", "/inbox"))[0], 200
     if kind == "ticket":
-        return agent.request("GET", f"/tickets/{number}")[0], 200
+        return (await agent.request("GET", f"/tickets/{number}"))[0], 200
     if kind == "reply":
         form = {
             "csrf_token": agent.csrf,
@@ -214,17 +207,17 @@ def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int]:
             "seen": "999999999",  # no collision warning: the bench writes on shared tickets
             "action": "send",
         }
-        return agent.request("POST", f"/tickets/{number}/compose", form=form)[0], 302
+        return (await agent.request("POST", f"/tickets/{number}/compose", form=form))[0], 302
     if kind == "chat":
         said = {"id": f"load-{os.getpid()}-{mid}", "text": CHAT_TEXTS[mid % len(CHAT_TEXTS)]}
         headers = {"Content-Type": "application/json", "X-Chat-Token": agent.chat_token}
         raw = json.dumps(said).encode()
-        return agent.request("POST", "/chat/api/messages", raw=raw, headers=headers,
-                             visitor=True)[0], 200  # fmt: skip
+        return (await agent.request("POST", "/chat/api/messages", raw=raw, headers=headers,
+                                    visitor=True))[0], 200  # fmt: skip
     raw = json.dumps(_meta_body(mid)).encode()
     signature = hmac.new(META_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}
-    return agent.request("POST", "/webhooks/meta", raw=raw, headers=headers)[0], 200
+    return (await agent.request("POST", "/webhooks/meta", raw=raw, headers=headers))[0], 200
 
 
 def _meta_body(mid: int) -> dict:
@@ -292,8 +285,8 @@ def main() -> None:
         print(f"gunicorn {args.workers}x{args.threads} on 127.0.0.1:{port}; {args.clients} "
               f"clients for {args.seconds:g} s ...", flush=True)  # fmt: skip
         app = common.make_app(args.pg_url)
-        processes = common.server_processes(app, server)  # the pools open at sign-in
-        found = run_load(port, args, list(range(1, args.tickets + 1)), processes)
+        found = run_load(port, args, list(range(1, args.tickets + 1)),
+                         lambda: common.server_processes(app, server))  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -342,13 +335,19 @@ def report(found: dict, args) -> None:
     target = figures["all"]["per_second"] >= 200 and total_errors == 0
     cpu_ms = found["server_cpu"] / max(len(every), 1) * 1000
     cores = os.cpu_count() or 1
-    print(f"server CPU per request (gunicorn + its PostgreSQL backends): {cpu_ms:.1f} ms; "
+    client_ms = found["client_cpu"] / max(len(every), 1) * 1000
+    print(f"client CPU per request (this process): {client_ms:.2f} ms")
+    database_ms = found["database_cpu"] / max(len(every), 1) * 1000
+    print(f"server CPU per request (gunicorn + its PostgreSQL backends): {cpu_ms:.1f} ms "
+          f"(PostgreSQL {database_ms:.1f} ms); "
           f"with the {cores} cores to itself at most {cores * 1000 / cpu_ms:.0f} requests/s; "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"target >= 200 req/s with no errors: {'met' if target else 'NOT met'}")
     print(json.dumps({"bench": "load", "seconds": round(seconds, 1), "clients": args.clients,
                       "workers": args.workers, "threads": args.threads, "figures": figures,
                       "server_cpu_ms_per_req": round(cpu_ms, 2),
+                      "database_cpu_ms_per_req": round(database_ms, 2),
+                      "client_cpu_ms_per_req": round(client_ms, 2),
                       "cpu_bound_req_per_s": round(cores * 1000 / cpu_ms),
                       "load_average": round(os.getloadavg()[0], 1),
                       "target_met": target}))  # fmt: skip
