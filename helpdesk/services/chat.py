@@ -338,11 +338,11 @@ def note_agent_seen(user: User, now: datetime | None = None) -> None:
 
 
 def agents_online(now: datetime | None = None) -> bool:
-    """Someone who answers chats was seen within CHAT_AGENT_ONLINE_SECONDS, or has a
-    ticket open right now (presence beats)."""
+    """Someone who answers chats, and is not away, was seen within
+    CHAT_AGENT_ONLINE_SECONDS or has a ticket open right now (presence beats)."""
     now = now or utcnow()
     since = now - timedelta(seconds=setting("CHAT_AGENT_ONLINE_SECONDS"))
-    care = (User.active.is_(True), User.role.in_(CARE_ROLES))
+    care = (User.active.is_(True), User.away.is_(False), User.role.in_(CARE_ROLES))
     seen = db.session.scalar(
         select(func.count())
         .select_from(AgentAvailability)

@@ -111,6 +111,24 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.post("/me/away")
+@roles_required("agent", "lead", "social", "admin")
+def set_away():
+    """Agents step away and back themselves, as in Zendesk's or Gorgias's status: while
+    away, round-robin passes them over and chat visitors do not count them as online."""
+    away = request.form.get("away") == "on"
+    if current_user.away != away:
+        current_user.away = away
+        record_event("user.availability_changed", user=current_user,
+                     actor=f"user:{current_user.id}", agent=current_user.id, away=away)  # fmt: skip
+        db.session.commit()
+    if away:
+        flash(_l("You are away: new tickets and chats go to your colleagues."), "info")
+    else:
+        flash(_l("You are available again."), "info")
+    return redirect(_safe_next(request.form.get("next")))
+
+
 @bp.post("/language")
 def set_language():
     language = request.form.get("language", "")
