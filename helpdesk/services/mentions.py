@@ -85,15 +85,15 @@ def notify(note: Message, users: list[User], *, author: User | None) -> list[Not
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(unread_query(user))
+    return db.session.scalar(unread_query(user.id))
 
 
-def unread_query(user: User) -> Select:
+def unread_query(user_id: int) -> Select:
     """`unread_count`'s query (the top bar reads it with the page's other counts)."""
     return (
         select(func.count())
         .select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
 
 

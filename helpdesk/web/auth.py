@@ -43,6 +43,10 @@ class LoginForm(FlaskForm):
 
 
 def load_user(user_id: str) -> User | None:
+    from helpdesk.web import live  # live's views need roles_required from here
+
+    if live.is_live_page():  # the inbox and ticket pages: the top bar's figures come along
+        return live.load_user_with_top_bar(int(user_id))
     return db.session.get(User, int(user_id))
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
-from helpdesk.models import Message
+from helpdesk.models import Message, User
 from helpdesk.services import mentions, presence
 from helpdesk.services.chat_list import waiting_query
 from helpdesk.services.inbox import get_ticket
@@ -77,23 +77,47 @@ class StreamSettings:
 def _mark_position() -> None:
     """Pages that go live note the trail's end before they read their content, so an
     event in between comes again (harmless) rather than never."""
-    if request.method == "GET" and request.endpoint in LIVE_PAGES:
+    if is_live_page():
         _read_top_bar()
 
 
 def _read_top_bar() -> None:
     """The trail's end and the top bar's badges (chats waiting, unread mentions) in one
     round trip: these are the most visited pages, and three small queries cost more in
-    round trips than in work. `waiting_chats` and `unread_mentions` use them when set."""
+    round trips than in work. `waiting_chats` and `unread_mentions` use them when set.
+    Signed-in users' figures usually came with the user (`load_user_with_top_bar`)."""
+    signed_in = current_user.is_authenticated  # loads the user, and with it the figures
+    if "live_since" in g:
+        return
     columns = [latest_event_query().scalar_subquery().label("live_since")]
-    if current_user.is_authenticated:
+    if signed_in:
         columns.append(
-            mentions.unread_query(current_user).scalar_subquery().label("unread_mentions")
+            mentions.unread_query(current_user.id).scalar_subquery().label("unread_mentions")
         )
         if current_user.has_role("agent", "lead"):
             columns.append(waiting_query().scalar_subquery().label("waiting_chats"))
     for name, value in db.session.execute(select(*columns)).one()._mapping.items():
         setattr(g, name, value or 0)
+
+
+def load_user_with_top_bar(user_id: int) -> User | None:
+    """Flask-Login's user for a live page, read together with the top bar's figures."""
+    columns = [
+        latest_event_query().scalar_subquery().label("live_since"),
+        mentions.unread_query(user_id).scalar_subquery().label("unread_mentions"),
+        waiting_query().scalar_subquery().label("waiting_chats"),
+    ]
+    row = db.session.execute(select(User, *columns).where(User.id == user_id)).one_or_none()
+    if row is None:
+        return None
+    for name, value in row._mapping.items():
+        if name != "User":
+            setattr(g, name, value or 0)
+    return row.User
+
+
+def is_live_page() -> bool:
+    return request.method == "GET" and request.endpoint in LIVE_PAGES
 
 
 @bp.app_template_global("live_since")
