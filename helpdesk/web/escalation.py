@@ -72,11 +72,6 @@ def _target(ticket: Ticket, raw: str) -> Ticket | None:
 
 
 @bp.app_template_global()
-def handover_for(ticket: Ticket) -> escalation.Handover:
-    return escalation.handover(ticket, current_user)
-
-
-@bp.app_template_global()
 def escalation_form_for(ticket: Ticket) -> dict | None:
     """What the escalate form offers on `ticket`, or None when it has no such form."""
     if not escalation.is_social(ticket) or ticket.merged_into_id is not None:

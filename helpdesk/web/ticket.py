@@ -27,7 +27,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -36,7 +36,7 @@ from classifiers.base import INTENTS
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models import PRIORITIES, Attachment, Customer, Message, Team, Ticket, User
-from helpdesk.services import composer, mentions, ticket_actions
+from helpdesk.services import composer, escalation, mentions, ticket_actions
 from helpdesk.services.canned import Suggestion, suggestions
 from helpdesk.services.delivery import reply_subject
 from helpdesk.services.inbox import get_ticket, visible_tickets
@@ -91,9 +91,14 @@ def _composer(ticket: Ticket, draft: composer.Draft | None, seen: int | None) ->
 
 
 def _page(ticket: Ticket, state: ComposerState, status: int = 200):
-    merged_here = db.session.scalars(
-        select(Ticket).where(Ticket.merged_into_id == ticket.id).order_by(Ticket.id)
+    # Tickets merged into this one and social tickets escalated to it, in one statement.
+    pointing_here = db.session.scalars(
+        select(Ticket)
+        .where(or_(Ticket.merged_into_id == ticket.id, Ticket.escalated_to_id == ticket.id))
+        .order_by(Ticket.id)
     ).all()
+    merged_here = [t for t in pointing_here if t.merged_into_id == ticket.id]
+    escalated_here = [t for t in pointing_here if t.escalated_to_id == ticket.id]
     users = db.session.scalars(select(User)).all()  # authors, names and the assignee choice
     teams = db.session.scalars(select(Team).order_by(Team.name)).all()
     timeline = build_timeline(ticket, users, teams)
@@ -105,6 +110,7 @@ def _page(ticket: Ticket, state: ComposerState, status: int = 200):
         timeline=timeline,
         composer=state,
         merged_here=merged_here,
+        handover=escalation.handover(ticket, current_user, escalated_here),
         other_tickets=_other_tickets(ticket),
         assignees=_assignees(ticket, users),
         teams=teams,
