@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from helpdesk.config import INSTANCE_PATH, PROJECT_ROOT, build_config
-from helpdesk.database import configure_engine
+from helpdesk.database import configure_engine, end_transaction
 from helpdesk.extensions import babel, csrf, db, login_manager, migrate
 from helpdesk.logs import configure_logging, register_request_ids
 from helpdesk.security import register_security_headers
@@ -53,6 +53,8 @@ def select_locale() -> str:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
+    # Runs before Flask-SQLAlchemy's session removal (teardowns run in reverse order).
+    app.teardown_appcontext(lambda error: end_transaction(db.session(), error))
     from helpdesk.services.rules import install_listeners
 
     install_listeners()  # rules run on the ticket events the services record
