@@ -170,11 +170,44 @@ def one_line_per_intent() -> list[Example]:
 
 
 def test_logistic_regression_scores_by_matrix_product_equal_scikit_learns():
-    train = one_line_per_intent() * 2
+    from classifiers.model import LABEL_SET_MIN, OVR_SHARE
+
+    train = one_line_per_intent() * LABEL_SET_MIN
     model = fit("logistic_regression", [e.text for e in train], np.array(label_matrix(train)))
     texts = ["where is my order, and can I still cancel it?", "Paket kaputt angekommen", ""]
-    assert model._linear() is not None
-    assert np.allclose(model.scores(texts), model.pipeline.predict_proba(texts), atol=1e-12)
+    assert model._linear() is not None and model.label_sets is not None
+    features = model.pipeline.named_steps["features"].transform(texts)
+    expected = OVR_SHARE * model.pipeline.predict_proba(texts) + (
+        1 - OVR_SHARE
+    ) * model.label_sets.marginals(features)
+    assert np.allclose(model.scores(texts), expected, atol=1e-12)
+
+
+def test_label_sets_are_the_frequent_combinations_and_their_marginals_probabilities():
+    from classifiers.model import LABEL_SET_MIN, LabelSets
+
+    rows = [
+        ("where is my order", ["order_status"]),
+        ("please cancel my order", ["order_change_cancel"]),
+        ("has it shipped? if not, cancel it", ["order_status", "order_change_cancel"]),
+        ("the mug arrived broken", ["damaged_or_wrong"]),  # too rare to be a set
+    ]
+    train = [
+        Example(f"s-{n}-{i}", text, tuple(intents), "en", "chat")
+        for n in range(LABEL_SET_MIN)
+        for i, (text, intents) in enumerate(rows[:3])
+    ] + [Example("s-rare", rows[3][0], tuple(rows[3][1]), "en", "chat")]
+    labels = np.array(label_matrix(train))
+    model = fit("logistic_regression", [e.text for e in train], labels)
+    sets = {tuple(INTENTS[i] for i in np.flatnonzero(m)) for m in model.label_sets.members}
+    assert sets == {("order_status",), ("order_change_cancel",),
+                    ("order_status", "order_change_cancel")}  # fmt: skip
+    features = model.pipeline.named_steps["features"].transform(["has it shipped yet"])
+    marginals = model.label_sets.marginals(features)[0]
+    assert marginals[INTENTS.index("damaged_or_wrong")] == 0.0
+    assert 0.0 < marginals[INTENTS.index("order_status")] <= 1.0
+    # One combination only: nothing to learn about combinations.
+    assert LabelSets.fit(features[[0] * 6], np.array(labels[[0] * 6])) is None
 
 
 def test_other_is_never_tagged_beside_a_specific_intent():
@@ -243,6 +276,21 @@ def test_models_fitted_before_greeting_stripping_score_the_text_as_it_is():
     old.__dict__.update(state)
     assert not old.strips_courtesies
     mail = ["Hi,\nwhere is my order\nThanks,\nTom"]
+    assert np.allclose(old.scores(mail), model.pipeline.predict_proba(mail))
+
+
+def test_models_fitted_before_label_sets_score_by_one_vs_rest_alone():
+    from classifiers.model import LABEL_SET_MIN
+
+    train = one_line_per_intent() * LABEL_SET_MIN
+    model = fit("logistic_regression", [e.text for e in train], np.array(label_matrix(train)))
+    assert model.label_sets is not None
+    state = model.__getstate__()
+    del state["label_sets"]  # as in a model file written before the field existed
+    old = object.__new__(type(model))
+    old.__dict__.update(state)
+    mail = ["where is my order, and can I still cancel it?"]
+    assert old.label_sets is None
     assert np.allclose(old.scores(mail), model.pipeline.predict_proba(mail))
 
 
