@@ -38,7 +38,7 @@ def test_an_agent_steps_away_and_back_and_round_robin_and_chat_follow(app, clien
 
     page = client.post("/me/away", data={"csrf_token": token, "away": "on", "next": "/inbox"},
                        follow_redirects=True).get_data(as_text=True)  # fmt: skip
-    assert "You are away" in page and "I am back" in page
+    assert "You are away" in page and 'class="link status away"' in page
     assert _agent("julia@shop.example").away
     assert not agents_online()  # Julia was the only one at the desk
     chosen = {choose(team, _new_ticket(), sticky=False)[0].email for _ in range(4)}
@@ -48,7 +48,7 @@ def test_an_agent_steps_away_and_back_and_round_robin_and_chat_follow(app, clien
 
     page = client.post("/me/away", data={"csrf_token": token, "next": "/inbox"},
                        follow_redirects=True).get_data(as_text=True)  # fmt: skip
-    assert "You are available again." in page and "Step away" in page
+    assert "You are available again." in page and 'class="link status available"' in page
     assert not _agent("julia@shop.example").away
     assert agents_online()
     chosen = {choose(team, _new_ticket(), sticky=False)[0].email for _ in range(4)}
