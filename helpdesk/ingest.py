@@ -66,6 +66,9 @@ class IngestResult:
     #: so its rules need not read it back.
     intents: tuple[tuple[str, float | None], ...] = ()
     order_linked: bool = False
+    #: Whether the ticket has an order now (None: not known), read under the row lock
+    #: ingest takes on the ticket, so the rules need not ask the store for a reply either.
+    has_order: bool | None = None
 
     @property
     def message(self) -> Message:
@@ -131,6 +134,7 @@ _CONTINUE_TICKET = (
         solved_at=case((_REOPENING, None), else_=Ticket.solved_at),
         language=func.coalesce(Ticket.language, bindparam("language")),
     )
+    .returning(Ticket.order_id)  # read under the row lock the update takes
 )
 _INSERTS = {
     model: insert(model)
@@ -147,30 +151,99 @@ _INSERTS = {
 }
 
 
+_MESSAGE_KEYS = (
+    "ticket_id",
+    "channel",
+    "direction",
+    "author_kind",
+    "external_id",
+    "thread_key",
+    "counterpart",
+    "subject",
+    "text",
+    "quoted_text",
+    "html",
+    "auto_submitted",
+    "sent_at",
+    "created_at",
+    "details",
+)
+_RAW_KEYS = ("content_type", "sha256", "size", "data", "created_at")
+# PostgreSQL: the raw source and the message in one round trip (a data-modifying WITH).
+# The parameters are prefixed so that no execution key names a column of the other table.
+_RAW_ROW = (
+    insert(RawSource)
+    .values({key: bindparam(f"r_{key}") for key in _RAW_KEYS})
+    .returning(RawSource.id)
+    .cte("raw")
+)
+_MESSAGE_WITH_RAW = (
+    insert(Message)
+    .values(
+        {key: bindparam(f"m_{key}") for key in _MESSAGE_KEYS}
+        | {"raw_source_id": select(_RAW_ROW.c.id).scalar_subquery()}
+    )
+    .returning(Message.id)
+)
+
+
+# PostgreSQL: a new customer and their one identity in one round trip, the same way.
+_NEW_CUSTOMER = (
+    insert(Customer)
+    .values(
+        name=bindparam("c_name"), language=bindparam("c_language"), created_at=bindparam("c_at")
+    )
+    .returning(Customer.id)
+    .cte("customer")
+)
+_CUSTOMER_WITH_IDENTITY = (
+    insert(CustomerIdentity)
+    .from_select(
+        ["customer_id", "kind", "value", "display_name", "created_at"],
+        select(
+            _NEW_CUSTOMER.c.id,
+            bindparam("i_kind", type_=CustomerIdentity.kind.type),
+            bindparam("i_value", type_=CustomerIdentity.value.type),
+            bindparam("i_display_name", type_=CustomerIdentity.display_name.type),
+            bindparam("c_at", type_=CustomerIdentity.created_at.type),
+        ),
+    )
+    .returning(CustomerIdentity.customer_id)
+)
+
+
 def ingest(
     inbound: InboundMessage,
     *,
     classifier: Classifier | None = None,
     received_at: datetime | None = None,
+    savepoint: bool = True,
 ) -> IngestResult:
     """Store `inbound` and return where it went; a redelivery returns the stored message.
 
     `received_at` is when the helpdesk got the message (now, unless an import
     replays history). The caller commits.
+
+    `savepoint=False` is for a caller that owns the whole transaction: a redelivery (or
+    a race) then raises IntegrityError instead, the caller rolls everything back and
+    tries again with a savepoint. Where redeliveries are rare, that saves two of a
+    message's dozen round trips (the webhooks: `helpdesk.webhooks.social.receive`).
     """
     db.session.flush()  # pending ORM changes first, so the rows below see them
     conn = db.session.connection()
     inbound = fit_to_columns(inbound)
     received_at = received_at or utcnow()
     classifier = classifier or current_classifier()
+    if not savepoint:
+        return _after_store(_store(conn, inbound, classifier, received_at), inbound)
     # No look-up first: the unique index answers "seen before?" as part of the insert.
     # The second try is for a race on a new customer's identity, found on the retry.
     for attempt in range(2):
-        savepoint = conn.begin_nested()
+        guard = conn.begin_nested()
         try:
             result = _store(conn, inbound, classifier, received_at)
         except IntegrityError:
-            savepoint.rollback()
+            guard.rollback()
             db.session.expire_all()  # ORM changes made inside the savepoint are gone
             existing = _stored(conn, inbound)
             if existing is not None:
@@ -178,14 +251,18 @@ def ingest(
             if attempt:
                 raise
         except BaseException:
-            savepoint.rollback()
+            guard.rollback()
             raise
         else:
-            savepoint.commit()
-            rules.after_ingest(result, inbound)  # routing and answers; never loses the message
-            refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
-            return result
+            guard.commit()
+            return _after_store(result, inbound)
     raise AssertionError("unreachable")
+
+
+def _after_store(result: IngestResult, inbound: InboundMessage) -> IngestResult:
+    rules.after_ingest(result, inbound)  # routing and answers; never loses the message
+    refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
+    return result
 
 
 def fit_to_columns(inbound: InboundMessage) -> InboundMessage:
@@ -248,7 +325,9 @@ def _store(
     classification = classifier.classify(inbound.text, subject=inbound.subject)
     language = classification.language or inbound.language
     events: list[dict[str, Any]] = []
-    customer_id = _customer_for(conn, inbound.identities, language, received_at, events)
+    customer_id, new_customer = _customer_for(
+        conn, inbound.identities, language, received_at, events
+    )
     thread = _find_thread(conn, inbound, customer_id)
     follow_up_of = None
     if thread is not None and _is_finished(thread, received_at):
@@ -280,15 +359,18 @@ def _store(
                 **({"follow_up_of": follow_up_of} if follow_up_of else {}),
             )
         )
-        events += link_dm_to_open_ticket(conn, ticket_id=ticket_id, customer_id=customer_id,
-                                         channel=inbound.channel, at=received_at)  # fmt: skip
+        # A customer created just now has no ticket but this one (and no order): nothing
+        # to look up for them (the foreign keys make sure no row names them yet).
+        had_order = False
+        if not new_customer:
+            events += link_dm_to_open_ticket(conn, ticket_id=ticket_id, customer_id=customer_id,
+                                             channel=inbound.channel, at=received_at)  # fmt: skip
     else:
         ticket_id = thread.ticket_id
-        _continue_ticket(conn, thread, inbound, language, received_at, events)
+        had_order = _continue_ticket(conn, thread, inbound, language, received_at, events)
 
-    message_id = _insert(
+    message_id = _insert_message(
         conn,
-        Message,
         {
             "ticket_id": ticket_id,
             "channel": inbound.channel,
@@ -304,9 +386,9 @@ def _store(
             "auto_submitted": inbound.auto_submitted,
             "sent_at": inbound.sent_at,
             "created_at": received_at,
-            "raw_source_id": _insert_raw_source(conn, inbound, received_at),
             "details": _details(inbound, classification, language),
         },
+        _raw_source(inbound, received_at),
     )
     _insert_attachments(conn, message_id, inbound)
     _insert_intents(conn, ticket_id, message_id, classification, received_at)
@@ -320,8 +402,12 @@ def _store(
         )
     )
     owner_id = thread.customer_id if thread is not None else customer_id
+    # The customer's latest order only for a ticket without one, of a customer who may have
+    # orders: for the others that look-up could not change anything.
+    recent = not had_order and not (thread is None and new_customer)
     link = link_on_ingest(conn, ticket_id=ticket_id, customer_id=owner_id,
-                          entities=classification.entities, at=received_at)  # fmt: skip
+                          entities=classification.entities, at=received_at,
+                          recent=recent)  # fmt: skip
     if link is not None:
         events.append(
             _event("ticket.order_linked", received_at, ticket_id=ticket_id, **link.event_data())
@@ -331,7 +417,8 @@ def _store(
     webhooks_out.emit_ingested(conn, events, received_at)  # ticket.created to subscribers
     intents = tuple((i, classification.scores.get(i)) for i in classification.intents)
     return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False,
-                        intents=intents, order_linked=link is not None)  # fmt: skip
+                        intents=intents, order_linked=link is not None,
+                        has_order=had_order or link is not None)  # fmt: skip
 
 
 def _customer_for(
@@ -340,8 +427,9 @@ def _customer_for(
     language: str | None,
     at: datetime,
     events: list[dict[str, Any]],
-) -> int:
-    """The id of the customer behind `identities`, created or completed as needed."""
+) -> tuple[int, bool]:
+    """The id of the customer behind `identities`, created or completed as needed, and
+    whether it was created just now."""
     found: dict[int, Any] = {}
     unknown: list[Identity] = []
     for identity in identities:
@@ -354,7 +442,7 @@ def _customer_for(
         # The message proves two customers are one person: the ORM service merges them.
         customer = resolve_customer(identities)
         db.session.flush()
-        return customer.id
+        return customer.id, False
 
     name = next((i.display_name for i in identities if i.display_name), None)
     if found:
@@ -364,10 +452,16 @@ def _customer_for(
         if changes:
             conn.execute(update(Customer).where(Customer.id == customer_id).values(**changes))
             _expire(Customer, customer_id)
+    elif len(unknown) == 1 and conn.dialect.name == "postgresql":
+        identity, unknown = unknown[0], []  # the usual new customer, in one round trip
+        params = {"c_name": name, "c_language": language, "c_at": at, "i_kind": identity.kind,
+                  "i_value": identity.value, "i_display_name": identity.display_name}  # fmt: skip
+        customer_id = conn.execute(_CUSTOMER_WITH_IDENTITY, params).scalar_one()
     else:
         customer_id = _insert(
             conn, Customer, {"name": name, "language": language, "created_at": at}
         )
+    if not found:
         events.append(
             _event(
                 "customer.created",
@@ -396,7 +490,7 @@ def _customer_for(
                     identity=f"{identity.kind}:{identity.value}",
                 )
             )
-    return customer_id
+    return customer_id, not found
 
 
 def _find_thread(conn: Connection, inbound: InboundMessage, customer_id: int) -> _Thread | None:
@@ -464,7 +558,8 @@ def _continue_ticket(
     language: str | None,
     at: datetime,
     events: list[dict[str, Any]],
-) -> None:
+) -> bool:
+    """Bring the ticket up to date for a new message; returns whether it has an order."""
     reopen = thread.status in _REOPENED_BY_CUSTOMER and not inbound.auto_submitted
     if reopen:
         events.append(
@@ -478,28 +573,35 @@ def _continue_ticket(
             )
         )
     params = {"ticket_id": thread.ticket_id, "at": at, "reopen": reopen, "language": language}
-    conn.execute(_CONTINUE_TICKET, params)
+    order_id = conn.execute(_CONTINUE_TICKET, params).scalar()
     _expire(Ticket, thread.ticket_id)
+    return order_id is not None
 
 
 def _insert(conn: Connection, model: type, values: dict[str, Any]) -> int:
     return conn.execute(_INSERTS[model], values).inserted_primary_key[0]
 
 
-def _insert_raw_source(conn: Connection, inbound: InboundMessage, at: datetime) -> int | None:
+def _raw_source(inbound: InboundMessage, at: datetime) -> dict[str, Any] | None:
     if inbound.raw is None:
         return None
-    return _insert(
-        conn,
-        RawSource,
-        {
-            "content_type": inbound.raw_content_type or "application/octet-stream",
-            "sha256": hashlib.sha256(inbound.raw).hexdigest(),
-            "size": len(inbound.raw),
-            "data": inbound.raw,
-            "created_at": at,
-        },
-    )
+    return {
+        "content_type": inbound.raw_content_type or "application/octet-stream",
+        "sha256": hashlib.sha256(inbound.raw).hexdigest(),
+        "size": len(inbound.raw),
+        "data": inbound.raw,
+        "created_at": at,
+    }
+
+
+def _insert_message(conn: Connection, values: dict[str, Any], raw: dict[str, Any] | None) -> int:
+    """Insert the message (and its raw source, if any); returns the message's id."""
+    if raw is not None and conn.dialect.name == "postgresql":
+        params = {f"m_{k}": v for k, v in values.items()}
+        params.update({f"r_{k}": v for k, v in raw.items()})
+        return conn.execute(_MESSAGE_WITH_RAW, params).scalar_one()
+    values["raw_source_id"] = _insert(conn, RawSource, raw) if raw is not None else None
+    return _insert(conn, Message, values)
 
 
 def _insert_attachments(conn: Connection, message_id: int, inbound: InboundMessage) -> None:

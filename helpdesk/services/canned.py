@@ -106,9 +106,11 @@ def status_reached_at(return_: Return, status: str) -> datetime | None:
 
 
 def response_language(ticket: Ticket) -> str:
-    for language in (ticket.language, ticket.customer.language if ticket.customer else None):
-        if language in LANGUAGES:
-            return language
+    if ticket.language in LANGUAGES:
+        return ticket.language  # the customer is loaded only when asked for
+    customer = ticket.customer
+    if customer is not None and customer.language in LANGUAGES:
+        return customer.language
     return DEFAULT_LANGUAGE
 
 

@@ -135,9 +135,14 @@ def link_on_ingest(
     customer_id: int,
     entities: Sequence[Entity],
     at: datetime,
+    recent: bool = True,
 ) -> OrderLink | None:
     """Link the ticket to the order the message names, else (if it has none) to the
-    customer's most recent one. Returns the new link, or None when nothing changed."""
+    customer's most recent one. Returns the new link, or None when nothing changed.
+
+    `recent=False`: the caller knows the ticket has an order or the customer has none,
+    so the look-up for the most recent one is left out.
+    """
     numbers = _quoted_numbers(entities)
     if numbers:
         found = _named_order(conn, customer_id, numbers)
@@ -146,6 +151,8 @@ def link_on_ingest(
             params = {"ticket_id": ticket_id, "named_id": order_id}
             changed = conn.execute(_LINK_NAMED, params).rowcount
             return OrderLink(order_id, ENTITY, number) if changed else None
+    if not recent:
+        return None
     since = at - timedelta(days=RECENT_DAYS)
     params = {"ticket_id": ticket_id, "of_customer": customer_id, "since": since, "at": at}
     row = conn.execute(_LINK_RECENT, params).first()

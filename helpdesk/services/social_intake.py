@@ -23,11 +23,14 @@ WATERMARK_ROWS = 50
 _RANK = {"sent": 1, "delivered": 2, "read": 3}
 
 
-def store_delivery(delivery: SocialDelivery) -> dict[str, Any]:
-    """Store everything `delivery` carries and return counts for the answer and the log."""
+def store_delivery(delivery: SocialDelivery, *, savepoint: bool = True) -> dict[str, Any]:
+    """Store everything `delivery` carries and return counts for the answer and the log.
+
+    `savepoint=False`: see `ingest` (the caller rolls back on IntegrityError and retries).
+    """
     new = duplicates = 0
     for inbound in delivery.messages:
-        if ingest(inbound).duplicate:
+        if ingest(inbound, savepoint=savepoint).duplicate:
             duplicates += 1
         else:
             new += 1

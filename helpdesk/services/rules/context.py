@@ -26,6 +26,7 @@ _INTENTS = (
     .where(IntentTag.ticket_id == bindparam("ticket_id"))
     .order_by(IntentTag.id)
 )
+_TAGS = select(TicketTag.name).where(TicketTag.ticket_id == bindparam("ticket_id"))
 _ESCALATED = union_all(
     select(TicketTag.ticket_id).where(
         TicketTag.ticket_id == bindparam("ticket_id"), TicketTag.name == "escalated"
@@ -51,6 +52,9 @@ class RuleContext:
         self.message_id = message_id
         self.seed = dict(seed or {})
         self.now = now or utcnow()
+        #: Ticket columns the acting rule changed and has not written yet (see
+        #: `actions.change_ticket`), by column name.
+        self.changes: dict[str, Any] = {}
 
     # --- rows ------------------------------------------------------------------------------
 
@@ -136,8 +140,14 @@ class RuleContext:
     def _ticket_assignee(self) -> str | None:
         return self.ticket.assignee.email if self.ticket.assignee is not None else None
 
-    def _ticket_tags(self) -> set[str]:
-        return {tag.name for tag in self.ticket.tags}
+    def _ticket_tags(self) -> frozenset[str]:
+        """The ticket's tag names, read on the connection (the ORM would load the ticket
+        and its tags) and kept in the seed from then on: the actions that change the tags
+        keep it current (`add_tags`, `remove_tags`). The session is flushed before
+        conditions are tested, so the store has what the session has."""
+        rows = db.session.connection().execute(_TAGS, {"ticket_id": self.ticket_id})
+        self.seed["ticket.tags"] = tags = frozenset(rows.scalars())
+        return tags
 
     def _ticket_subject(self) -> str:
         return self.ticket.subject

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from helpdesk.extensions import db
 from helpdesk.models import UNSOLVED_STATUSES, Event, Order, Rule, Ticket
@@ -40,6 +41,9 @@ _TRIGGERS = {
     "sla.warning": "sla.warning",
     "sla.breached": "sla.breached",
 }
+#: The actions that change a ticket's tags: the one value decided before the run that a
+#: rule can change for the rules after it.
+_TAG_ACTIONS = frozenset({"add_tags", "remove_tags"})
 _PENDING = "rules_pending"
 _PENDING_ORDERS = "rules_pending_orders"
 _RUNNING = "rules_running"
@@ -67,6 +71,10 @@ class CompiledRule:
     def asks_for(self, field: str) -> bool:
         """Whether any of the rule's conditions is about `field`."""
         return any(c["field"] == field for c in (*self.all, *self.any))
+
+    @property
+    def changes_tags(self) -> bool:
+        return any(a["type"] in _TAG_ACTIONS for a in self.actions)
 
     def decide(self, context: RuleContext) -> bool | None:
         """Whether the rule matches by the values `context` was seeded with alone, or None
@@ -171,8 +179,11 @@ def run_rules(
                     with events_written_together():
                         for action in rule.actions:
                             rule_actions.ACTIONS[action["type"]](context, action, rule.ref)
+                        rule_actions.write_ticket_changes(context)
                     session.flush()
             except Exception as error:  # any failure is the rule's, not ours
+                context.changes.clear()
+                _reread_ticket(ticket_id)  # it may show what the savepoint took back
                 _failed(context, rule, error, report)
                 continue
             report.matched.append(rule.name)
@@ -181,6 +192,14 @@ def run_rules(
     finally:
         session.info[_RUNNING] -= 1
     return report
+
+
+def _reread_ticket(ticket_id: int) -> None:
+    """The loaded ticket reads its row again: after a rolled-back savepoint it may still
+    show values the actions set as its committed state (`actions.change_ticket`)."""
+    ticket = db.session.identity_map.get(identity_key(Ticket, ticket_id))
+    if ticket is not None:
+        db.session.expire(ticket)
 
 
 def _failed(context: RuleContext, rule: CompiledRule, error: Exception, report) -> None:
@@ -204,15 +223,21 @@ _WITHOUT_ORDER: dict[str, Any] = {
 }
 
 
+#: What a reply's rules most often ask that ingest does not know, read before they run
+#: when an undecided rule asks for it: one indexed read each on the connection.
+_READ_UP_FRONT = ("intent", "ticket.tags")
+
+
 def after_ingest(result, inbound) -> None:
     """Run the rules for a message ingest has just stored (never for a redelivery).
 
     Whatever happens in here, the message stays stored: every rule that acts has its own
     savepoint, and conditions that read the store run inside one more. Most messages
-    interest no rule, and what ingest already knows (channel, a new ticket's intents and
-    order) or the ticket's intents, read first, usually decide that, and decide the
-    rules that do match: then there is no savepoint but those of the rules that act.
-    (The one read stands outside, like the statements ingest itself makes after this.)
+    interest no rule, and what ingest already knows (channel, the message's text, a new
+    ticket's intents, tags and order, whether a reply's ticket has an order) or a reply's
+    intents and tags, read first, usually decide that, and decide the rules that do
+    match: then there is no savepoint but those of the rules that act. (Those reads
+    stand outside, like the statements ingest itself makes after this.)
     """
     if result.duplicate:
         return
@@ -225,19 +250,25 @@ def after_ingest(result, inbound) -> None:
         "channel": inbound.channel,
         "mailbox": inbound.recipient.lower() if inbound.recipient else None,
         "message.auto_submitted": bool(inbound.auto_submitted),
+        "message.text": f"{inbound.subject}\n{inbound.text}",  # as stored
     }
     if result.created_ticket:
-        # A new ticket's intents are the ones just recorded with its first message.
+        # A new ticket's intents are the ones just recorded with its first message, and
+        # it has no tags yet.
         seed["intent"] = {intent: 1.0 if score is None else score
                           for intent, score in result.intents}  # fmt: skip
-        if not result.order_linked:
-            seed.update(_WITHOUT_ORDER)
+        seed["ticket.tags"] = frozenset()
+    if result.has_order is False:  # known under the ticket's row lock (see ingest)
+        seed.update(_WITHOUT_ORDER)
     known = RuleContext(result.ticket_id, frozenset(happened), seed=seed)
     decided = [(r, r.decide(known)) for r in rules]
-    if "intent" not in seed and any(d is None and r.asks_for("intent") for r, d in decided):
-        # A reply: its ticket's intents, which no action changes, decide most rules.
-        seed["intent"] = known.seed["intent"] = known.intents
-        decided = [(r, r.decide(known)) for r, _ in decided]
+    for name in _READ_UP_FRONT:
+        if name not in seed and any(d is None and r.asks_for(name) for r, d in decided):
+            # A reply: its ticket's intents (no action changes them) and tags (the
+            # actions that change them keep the seed current) decide most rules.
+            seed[name] = known.seed[name] = known.value(name)
+            decided = [(r, r.decide(known)) for r, _ in decided]
+    decided = _after_tag_changes(decided)
     rules = [r for r, matches in decided if matches is not False]
     if not rules:
         return
@@ -251,6 +282,21 @@ def after_ingest(result, inbound) -> None:
                 run()
     except Exception:  # the message must not be lost over a rule
         log.exception("rules on ticket %s could not run", result.ticket_id)
+        _reread_ticket(result.ticket_id)
+
+
+def _after_tag_changes(decided: list) -> list:
+    """`decided` with the rules the tags ruled out left to the run (None) where an earlier
+    rule that may act could change the tags: the run tests them with the tags as they
+    are by then."""
+    changing = False
+    result = []
+    for rule, matches in decided:
+        if matches is False and changing and rule.asks_for("ticket.tags"):
+            matches = None
+        result.append((rule, matches))
+        changing = changing or (matches is not False and rule.changes_tags)
+    return result
 
 
 # --- on events others record -------------------------------------------------------------
@@ -355,6 +401,7 @@ def _run_pending(session: Session) -> None:
                     run_rules(kinds, ticket_id, rules=rules)
             except Exception:  # the caller's change must still commit
                 log.exception("rules on ticket %s could not run", ticket_id)
+                _reread_ticket(ticket_id)
 
 
 def _forget(session: Session, *args) -> None:

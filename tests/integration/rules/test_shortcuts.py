@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
-from helpdesk.models import Event, Message, OutboxItem, Ticket
+from helpdesk.models import Event, Message, OutboxItem, Team, Ticket
 from helpdesk.services.events import events_written_together, record_event
 from helpdesk.services.rules.store import save_rule
 from helpdesk.services.webhooks_out import add_endpoint, emit
@@ -166,3 +166,99 @@ def test_an_endpoint_rolled_back_with_its_savepoint_is_forgotten(app):
     record_event("ticket.priority_changed", ticket=ticket, old="high", new="urgent")
     db.session.commit()
     assert queued() == []
+
+
+# --- tags, orders and ticket fields known before or during the run -------------------------
+
+
+def test_a_rule_sees_the_tags_an_earlier_rule_added_or_removed_in_the_same_run(app):
+    rule("first", actions=[{"type": "add_tags", "tags": ["geprüft", "offen"]}])
+    rule("second", all=[{"field": "ticket.tags", "op": "has", "value": "geprüft"}])
+    rule("third", actions=[{"type": "remove_tags", "tags": ["offen"]}])
+    rule("fourth", all=[{"field": "ticket.tags", "op": "has_not", "value": "offen"}])
+    result = ingest(inbound(sender="t@example.com"), classifier=Classified())
+    db.session.commit()
+    assert tags(result.ticket_id) == {"geprüft", "second", "fourth"}
+
+
+def test_a_once_per_ticket_rule_acts_on_the_first_message_only(app):
+    """The shipped reminder rule's guard: the tag it sets, read before a reply's run."""
+    rule("once", all=[{"field": "ticket.tags", "op": "has_not", "value": "once"}],
+         actions=[{"type": "add_tags", "tags": ["once"]},
+                  {"type": "add_note", "text": "einmal"}])  # fmt: skip
+    first = ingest(inbound(sender="o@example.com", thread_key="t-once"), classifier=Classified())
+    db.session.commit()
+    for text in ("Und?", "Hallo?"):
+        reply = ingest(inbound(sender="o@example.com", text=text, thread_key="t-once"),
+                       classifier=Classified())  # fmt: skip
+        db.session.commit()
+        assert reply.ticket_id == first.ticket_id
+    notes = select(Message).where(Message.direction == "note")
+    assert len(db.session.scalars(notes).all()) == 1
+    assert tags(first.ticket_id) == {"once"}
+
+
+def test_a_reply_sees_an_order_linked_after_the_ticket_was_opened(app):
+    from datetime import timedelta
+
+    from helpdesk.models.types import utcnow
+    from tests.factories import order
+
+    rule("about an order", all=[{"field": "order", "op": "present"}],
+         actions=[{"type": "add_note", "text": "Bestellung da"}])  # fmt: skip
+    notes = select(Message).where(Message.direction == "note")
+    first = ingest(inbound(sender="helga.brandt@example.de", thread_key="t-order"),
+                   classifier=Classified())  # fmt: skip
+    db.session.commit()
+    assert db.session.scalars(notes).all() == []
+    order(placed_at=utcnow() - timedelta(days=2))  # the customer's, placed with her address
+    for text in ("Und jetzt?", "Noch einmal"):  # linked with the first reply, kept after
+        ingest(inbound(sender="helga.brandt@example.de", text=text, thread_key="t-order"),
+               classifier=Classified())  # fmt: skip
+        db.session.commit()
+    assert db.session.get(Ticket, first.ticket_id).order is not None
+    assert len(db.session.scalars(notes).all()) == 2
+
+
+def test_a_failing_rule_leaves_the_loaded_ticket_as_the_store_has_it(app):
+    """The actions show their changes on the loaded ticket before they are written; when
+    the rule fails, the ticket in the session must not keep them."""
+    gone = Team(name="Aufgelöst")
+    db.session.add_all([Team(name="Retouren"), gone])
+    db.session.commit()
+    rule("broken", actions=[
+        {"type": "set_team", "team": "Retouren"},
+        {"type": "set_priority", "priority": "urgent"},
+        {"type": "assign", "to": "round_robin", "team": "Aufgelöst"},
+    ])  # fmt: skip
+    db.session.delete(gone)  # after the rule was saved: its last action fails
+    db.session.commit()
+    result = ingest(inbound(sender="f@example.com"), classifier=Classified())
+    ticket = db.session.get(Ticket, result.ticket_id)  # the one the rule changed
+    assert (ticket.priority, ticket.team_id, ticket.team) == ("normal", None, None)
+    db.session.commit()
+    failed = db.session.scalars(select(Event.kind).where(Event.kind == "rule.failed")).all()
+    assert failed == ["rule.failed"]
+
+
+def test_a_rules_changes_are_in_the_store_and_on_the_loaded_ticket(app):
+    team = Team(name="Retouren")
+    db.session.add(team)
+    db.session.commit()
+    rule("route", actions=[
+        {"type": "set_team", "team": "Retouren"},
+        {"type": "set_priority", "priority": "high"},
+        {"type": "set_status", "status": "solved"},
+        {"type": "set_language", "language": "en"},
+    ])  # fmt: skip
+    result = ingest(inbound(sender="r@example.com"), classifier=Classified())
+    loaded = db.session.get(Ticket, result.ticket_id)
+    assert (loaded.team, loaded.team_id, loaded.priority, loaded.status, loaded.language) == (
+        team, team.id, "high", "solved", "en")  # fmt: skip
+    assert loaded.solved_at is not None
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Ticket, result.ticket_id)
+    assert (stored.team_id, stored.priority, stored.status, stored.language) == (
+        team.id, "high", "solved", "en")  # fmt: skip
+    assert stored.solved_at is not None

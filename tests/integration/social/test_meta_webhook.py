@@ -171,6 +171,11 @@ def test_a_redelivery_stores_nothing_new(client, social_config):
     assert (answer["stored"], answer["duplicates"]) == (1, 1)
     assert count(Message) == before["Message"] + 1
     assert count(Ticket) == 1  # the second message joined the conversation's ticket
+    # The first try (without ingest's savepoints) failed on m_1 and was rolled back whole:
+    # nothing of it is left twice.
+    received = select(func.count()).where(Event.kind == "message.received")
+    assert db.session.scalar(received) == count(Message) == 2
+    assert count(InboundDelivery) == 2
 
 
 def test_instagram_story_reply_and_mention_land_on_one_ticket(client, social_config):
@@ -266,3 +271,21 @@ def test_a_quarantined_copy_is_resolved_when_the_body_goes_through(client, socia
     kept = db.session.scalars(select(QuarantinedInput)).one()
     assert kept.resolved_at is not None
     assert count(Message) == 1
+
+
+def test_a_body_resolves_only_its_own_quarantined_copy(client, social_config):
+    """The delivery record and the release share one statement on PostgreSQL: another
+    body's quarantined copy stays as it was, every field of it."""
+    from helpdesk.services.mail_intake import quarantine
+
+    other = json.dumps(messenger(text("m_other", "Kaputt"))).encode()
+    quarantine("meta", other, reason="unreadable", source="meta webhook",
+               content_type="application/json")  # fmt: skip
+    db.session.commit()
+    assert post_meta(client, messenger(text("m_fine", "Alles gut"))).status_code == 200
+    db.session.expire_all()
+    kept = db.session.scalars(select(QuarantinedInput)).one()
+    assert (kept.resolved_at, kept.source, kept.reason) == (None, "meta webhook", "unreadable")
+    delivery = db.session.scalars(select(InboundDelivery)).one()
+    assert (delivery.source, delivery.outcome["stored"]) == ("meta", 1)
+    assert delivery.delivery_id.startswith("sha256:") and delivery.received_at is not None

@@ -117,7 +117,8 @@ def outbound() -> Message:
 
 
 def test_a_facebook_comment_is_stored_once_as_a_public_conversation(client, social_config):
-    response = post_meta(client, feed(fb_comment()))
+    body = feed(fb_comment())  # built once: its times are in whole seconds of the clock
+    response = post_meta(client, body)
     assert response.status_code == 200
     assert response.get_json()["stored"] == 1
 
@@ -135,7 +136,7 @@ def test_a_facebook_comment_is_stored_once_as_a_public_conversation(client, soci
         "messenger", USER, "Helga Brandt")  # fmt: skip
     assert comment.ticket.customer.name == "Helga Brandt"
 
-    again = post_meta(client, feed(fb_comment()))  # the same body: a redelivery
+    again = post_meta(client, body)  # the same body: a redelivery
     assert again.status_code == 200 and again.get_json()["status"] == "duplicate"
     resent = post_meta(client, feed(fb_comment(), at=unix() + 7))  # same comment, new body
     assert resent.status_code == 200
