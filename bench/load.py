@@ -145,11 +145,11 @@ async def sign_in(conn: Connection, email: str) -> Agent:
     return agent
 
 
-def run_load(port: int, args, numbers: list[int], find_processes) -> dict:
-    return asyncio.run(_run_load(port, args, numbers, find_processes))
+def run_load(port: int, args, numbers: list[int], server_cpu: common.ServerCpu) -> dict:
+    return asyncio.run(_run_load(port, args, numbers, server_cpu))
 
 
-async def _run_load(port: int, args, numbers: list[int], find_processes) -> dict:
+async def _run_load(port: int, args, numbers: list[int], server_cpu: common.ServerCpu) -> dict:
     """Sign every client in, warm up for `--warm-up` seconds, then measure `--seconds`."""
     stats = Stats()
     mids = itertools.count()
@@ -178,13 +178,11 @@ async def _run_load(port: int, args, numbers: list[int], find_processes) -> dict
 
     async def measure() -> dict:
         await asyncio.sleep(max(0.0, start - clock()))
-        processes = find_processes()  # after the warm-up: every pool is open
-        database = [p for p in processes if p.name().startswith("postgres")]
-        server, mine = common.cpu_seconds(processes), time.process_time()
-        in_database = common.cpu_seconds(database)
+        server_cpu.start()
+        mine = time.process_time()
         await asyncio.sleep(max(0.0, end - clock()))
-        return {"server_cpu": common.cpu_seconds(processes) - server,
-                "database_cpu": common.cpu_seconds(database) - in_database,
+        total, database = server_cpu.stop()
+        return {"server_cpu": total, "database_cpu": database,
                 "client_cpu": time.process_time() - mine}  # fmt: skip
 
     cpu, *_ = await asyncio.gather(measure(), *(client(i) for i in range(args.clients)))
@@ -286,7 +284,7 @@ def main() -> None:
               f"clients for {args.seconds:g} s ...", flush=True)  # fmt: skip
         app = common.make_app(args.pg_url)
         found = run_load(port, args, list(range(1, args.tickets + 1)),
-                         lambda: common.server_processes(app, server))  # fmt: skip
+                         common.ServerCpu(app, server))  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)

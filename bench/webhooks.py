@@ -52,7 +52,7 @@ from sqlalchemy import func, select
 from aioclient import Request
 from aioclient import send_all as aio_send_all
 from channel_adapters.social.common import hub_signature
-from common import cpu_seconds, prepare_postgres, server_processes
+from common import ServerCpu, prepare_postgres
 from helpdesk import create_app
 from helpdesk.extensions import db
 from helpdesk.models import InboundDelivery, Message
@@ -186,11 +186,11 @@ def main() -> None:
     server = start_gunicorn(args.pg_url, port, args.workers, args.threads)
     try:
         _, _, warm_errors = send_all(port, deliveries[:WARM_UP], args.concurrency)
-        processes = server_processes(app, server)
-        cpu_before = cpu_seconds(processes)
+        measured = ServerCpu(app, server)
+        measured.start()
         client_before = time.process_time()
         seconds, latencies, errors = send_all(port, deliveries[WARM_UP:], args.concurrency)
-        server_cpu = cpu_seconds(processes) - cpu_before
+        server_cpu, database_cpu = measured.stop()
         client_cpu = time.process_time() - client_before
     finally:
         server.terminate()
@@ -214,7 +214,9 @@ def main() -> None:
     ok = not errors and not warm_errors and stored == total and recorded == total
     cpu_ms = server_cpu / args.requests * 1000
     cores = psutil.cpu_count() or 1
-    print(f"  server CPU per request (gunicorn + its PostgreSQL backends): {cpu_ms:.1f} ms; "
+    database_ms = database_cpu / args.requests * 1000
+    print(f"  server CPU per request (gunicorn + its PostgreSQL backends): {cpu_ms:.1f} ms "
+          f"(PostgreSQL {database_ms:.1f} ms); "
           f"load average {os.getloadavg()[0]:.1f} on {cores} cores")  # fmt: skip
     print(f"  client CPU per request (this process): "
           f"{client_cpu / args.requests * 1000:.2f} ms")  # fmt: skip
@@ -228,6 +230,7 @@ def main() -> None:
         "p95_ms": round(percentile(ms, 0.95), 2), "p99_ms": round(percentile(ms, 0.99), 2),
         "errors": len(errors) + len(warm_errors), "stored": stored, "expected": total,
         "server_cpu_ms_per_req": round(cpu_ms, 2),
+        "database_cpu_ms_per_req": round(database_ms, 2),
         "cpu_bound_req_per_s": round(cores * 1000 / cpu_ms),
         "load_average": round(os.getloadavg()[0], 1),
         "client_cpu_ms_per_req": round(client_cpu / args.requests * 1000, 2),
