@@ -290,3 +290,34 @@ def test_two_messages_at_once_on_one_ticket_both_count(app, agent_client, backen
     assert errors == []
     assert _found(agent_client, "Kassenbon") == [ticket.id]
     assert _found(agent_client, "Paketschein") == [ticket.id]
+
+
+def test_a_document_grown_message_by_message_holds_the_words_of_one_built_whole(
+    app, agent_client, backend
+):
+    """PostgreSQL appends a new message's words to the ticket's document (b7a1c0de0013)
+    instead of building it again: the words must be the same, and past the indexed
+    length the document is built whole again (and cut off there)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's FTS5 index is written per message anyway")
+    ticket = _ticket(sender="a@example.com", subject="Retoure", language="de",
+                     text="Ich habe die Stiefel zurückgeschickt.")  # fmt: skip
+    for text in ("Trotzdem kam eine Mahnung über 89,90 €.", "Sendungsnummer 00340434161234567890"):
+        ingest(inbound(sender="a@example.com", subject="Re: Retoure", language="de", text=text,
+                       references=(ticket.messages[0].external_id,)))  # fmt: skip
+        db.session.commit()
+
+    def words(source: str) -> list[str]:
+        return db.session.scalar(db.text(
+            f"SELECT tsvector_to_array(document) FROM {source} WHERE ticket_id = :id"
+        ), {"id": ticket.id})  # fmt: skip
+
+    assert words("ticket_search") == words("ticket_search_source")
+    assert "mahnung" in words("ticket_search")
+    assert _found(agent_client, "Mahnung Stiefel") == [ticket.id]
+
+    long_text = "Paketband " * 25_000  # 250,000 characters: past the indexed length
+    db.session.add(Message(ticket_id=ticket.id, channel="email", direction="note",
+                           author_kind="agent", text=long_text, sent_at=utcnow()))  # fmt: skip
+    db.session.commit()
+    assert words("ticket_search") == words("ticket_search_source")  # built whole, cut off
