@@ -26,6 +26,7 @@ from helpdesk.services.rules.store import save_rule
 RETURNS_TEAM = "Returns"
 CARE_TEAM = "Care"
 REMINDER_TAG = "mahnung-trotz-retoure"
+COMPLAINT_TAG = "reklamation"
 
 
 def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) -> list[dict]:
@@ -124,13 +125,16 @@ def default_rules(returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM) 
                         "op": "has",
                         "value": "damaged_or_wrong",
                         "min_confidence": 0.3,
-                    }
+                    },
+                    # Once per ticket: an agent who lowered the priority afterwards must
+                    # not see the customer's next reply raise it again.
+                    {"field": "ticket.tags", "op": "has_not", "value": COMPLAINT_TAG},
                 ],
                 "any": [],
             },  # fmt: skip
             "actions": [
                 {"type": "set_priority", "priority": "high"},
-                {"type": "add_tags", "tags": ["reklamation"]},
+                {"type": "add_tags", "tags": [COMPLAINT_TAG]},
             ],
         },
         {

@@ -85,6 +85,29 @@ def test_the_customers_next_reminder_keeps_the_ticket_with_its_agent(app):
     assert len(drafts) == 1
 
 
+def test_a_lowered_priority_stays_when_the_customer_writes_about_the_damage_again(app):
+    install_default_rules()
+    first = ingest(
+        inbound(sender="kai@example.de", subject="Kaputt", text="Die Tasse kam zerbrochen an."),
+        classifier=Classified("damaged_or_wrong"),
+    )
+    db.session.commit()
+    ticket = db.session.get(Ticket, first.ticket_id)
+    assert ticket.priority == "high" and "reklamation" in {t.name for t in ticket.tags}
+    ticket.priority = "normal"  # the agent sent a new cup: no hurry any more
+    db.session.commit()
+    again = ingest(
+        inbound(sender="kai@example.de", subject="Re: Kaputt",
+                text="Danke, aber auch der Henkel der ersten war schon gebrochen.",
+                references=(first.message.external_id,)),
+        classifier=Classified("damaged_or_wrong"),
+    )  # fmt: skip
+    db.session.commit()
+    assert again.ticket_id == first.ticket_id
+    db.session.expire_all()
+    assert db.session.get(Ticket, first.ticket_id).priority == "normal"
+
+
 def test_where_is_my_order_is_answered_with_tracking_and_the_mail_leaves(app):
     install_default_rules()
     shipped_order()
