@@ -21,7 +21,6 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -37,7 +36,6 @@ from helpdesk.models import (
     Message,
     RawSource,
     Ticket,
-    TicketMetricsDue,
 )
 from helpdesk.models.types import utcnow
 from helpdesk.services import rules, webhooks_out
@@ -71,9 +69,6 @@ class IngestResult:
     #: Whether the ticket has an order now (None: not known), read under the row lock
     #: ingest takes on the ticket, so the rules need not ask the store for a reply either.
     has_order: bool | None = None
-    #: Whether the ticket is already noted for the worker's metrics job (PostgreSQL notes
-    #: it with the events, in one statement).
-    metrics_noted: bool = False
 
     @property
     def message(self) -> Message:
@@ -156,13 +151,6 @@ _INSERTS = {
 }
 
 
-# PostgreSQL: the ticket noted for the worker's metrics job, beside the events' INSERT.
-_NOTED = (
-    postgresql_insert(TicketMetricsDue)
-    .values(ticket_id=bindparam("n_ticket_id"), since=bindparam("n_since"))
-    .on_conflict_do_nothing()
-    .cte("noted")
-)
 _MESSAGE_KEYS = (
     "ticket_id",
     "channel",
@@ -273,8 +261,7 @@ def ingest(
 
 def _after_store(result: IngestResult, inbound: InboundMessage) -> IngestResult:
     rules.after_ingest(result, inbound)  # routing and answers; never loses the message
-    if not result.metrics_noted:
-        refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
+    refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
     return result
 
 
@@ -426,27 +413,12 @@ def _store(
             _event("ticket.order_linked", received_at, ticket_id=ticket_id, **link.event_data())
         )
         _expire(Ticket, ticket_id)
-    noted = _insert_events(conn, events, ticket_id, received_at)
+    conn.execute(_INSERTS[Event], events)
     webhooks_out.emit_ingested(conn, events, received_at)  # ticket.created to subscribers
     intents = tuple((i, classification.scores.get(i)) for i in classification.intents)
     return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False,
                         intents=intents, order_linked=link is not None,
-                        has_order=had_order or link is not None,
-                        metrics_noted=noted)  # fmt: skip
-
-
-def _insert_events(
-    conn: Connection, events: list[dict[str, Any]], ticket_id: int, at: datetime
-) -> bool:
-    """Record the events; on PostgreSQL also note the ticket for the metrics job in the
-    same statement (a data-modifying WITH), one round trip less per message. Returns
-    whether the ticket was noted."""
-    if conn.dialect.name != "postgresql":
-        conn.execute(_INSERTS[Event], events)
-        return False
-    statement = insert(Event).values(events).add_cte(_NOTED)
-    conn.execute(statement, {"n_ticket_id": ticket_id, "n_since": at})
-    return True
+                        has_order=had_order or link is not None)  # fmt: skip
 
 
 def _customer_for(
