@@ -190,14 +190,9 @@ class Handover:
     target_visible: bool
 
 
-def handover(ticket: Ticket, user: User, sources: list[Ticket] | None = None) -> Handover:
-    """`sources`: the tickets escalated to `ticket`, when the caller has them already."""
-    if sources is None:
-        sources = list(
-            db.session.scalars(
-                select(Ticket).where(Ticket.escalated_to_id == ticket.id).order_by(Ticket.id)
-            )
-        )
+def handover(ticket: Ticket, user: User, sources: list[Ticket]) -> Handover:
+    """`sources`: the tickets escalated to `ticket` (the ticket page reads them with the
+    tickets merged into it, in one statement)."""
     stories = []
     for found in sources:
         if not may_see(user, found):

@@ -89,24 +89,29 @@ def _read_top_bar() -> None:
     signed_in = current_user.is_authenticated  # loads the user, and with it the figures
     if "live_since" in g:
         return
-    columns = [latest_event_query().scalar_subquery().label("live_since")]
-    if signed_in:
-        columns.append(
-            mentions.unread_query(current_user.id).scalar_subquery().label("unread_mentions")
-        )
-        if current_user.has_role("agent", "lead"):
-            columns.append(waiting_query().scalar_subquery().label("waiting_chats"))
-    for name, value in db.session.execute(select(*columns)).one()._mapping.items():
+    user_id = current_user.id if signed_in else None
+    waiting = signed_in and current_user.has_role("agent", "lead")
+    for name, value in (
+        db.session.execute(select(*_top_bar(user_id, waiting))).one()._mapping.items()
+    ):
         setattr(g, name, value or 0)
 
 
+def _top_bar(user_id: int | None, waiting: bool) -> list:
+    """The trail's end, and for a signed-in user their unread mentions and (`waiting`)
+    the chats waiting for a person, as labelled scalar subqueries."""
+    columns = [latest_event_query().scalar_subquery().label("live_since")]
+    if user_id is not None:
+        columns.append(mentions.unread_query(user_id).scalar_subquery().label("unread_mentions"))
+    if waiting:
+        columns.append(waiting_query().scalar_subquery().label("waiting_chats"))
+    return columns
+
+
 def load_user_with_top_bar(user_id: int) -> User | None:
-    """Flask-Login's user for a live page, read together with the top bar's figures."""
-    columns = [
-        latest_event_query().scalar_subquery().label("live_since"),
-        mentions.unread_query(user_id).scalar_subquery().label("unread_mentions"),
-        waiting_query().scalar_subquery().label("waiting_chats"),
-    ]
+    """Flask-Login's user for a live page, read together with the top bar's figures (the
+    role is not known yet: chats waiting are read for everyone, shown to care roles)."""
+    columns = _top_bar(user_id, waiting=True)
     row = db.session.execute(select(User, *columns).where(User.id == user_id)).one_or_none()
     if row is None:
         return None

@@ -52,13 +52,13 @@ CARE_ROLES = ("agent", "lead")
 #: Statuses an agent sets by hand; "new" and "closed" come from the system.
 EDITABLE_STATUSES = ("open", "pending", "on_hold", "solved")
 OTHER_TICKETS = 10
-#: Content types a browser gets as they are; everything else as application/octet-stream.
 #: What the page and the composer read of the ticket, loaded with it in one statement.
 PAGE_LOAD = (
     joinedload(Ticket.customer).joinedload(Customer.identities),
     joinedload(Ticket.tags),
     joinedload(Ticket.intent_tags),
 )
+#: Content types a browser gets as they are; everything else as application/octet-stream.
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")
 
 
