@@ -14,6 +14,7 @@ import functools
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -347,12 +348,24 @@ def backend(app: Flask) -> str:
 
 def _empty_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+    if db.engine.dialect.name != "postgresql":
+        with db.engine.begin() as conn:
             for table in tables:
                 conn.execute(text(f"DELETE FROM {table}"))
+        return
+    # A browser test's server may still be answering a request of the previous test in a
+    # thread of its own (werkzeug's shutdown does not wait for them): TRUNCATE then
+    # deadlocks with it or waits for it, so it gives way and tries again shortly.
+    for attempt in range(20):
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '1s'"))
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            return
+        except OperationalError:
+            if attempt == 19:
+                raise
+            time.sleep(0.25)
 
 
 @pytest.fixture
