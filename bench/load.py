@@ -112,6 +112,9 @@ class Agent:
     cookie: str = ""
     csrf: str = ""
     chat_token: str = ""
+    #: The last message id of the widget's conversation this client has seen: sent as
+    #: `after` like the widget does, so an answer carries only what is new.
+    chat_seen: int = 0
 
     async def request(self, method: str, path: str, *, form=None, raw: bytes = b"",
                       headers=None, visitor: bool = False) -> tuple[int, str]:  # fmt: skip
@@ -207,11 +210,16 @@ async def _one(agent: Agent, kind: str, number: int, mid: int) -> tuple[int, int
         }
         return (await agent.request("POST", f"/tickets/{number}/compose", form=form))[0], 302
     if kind == "chat":
-        said = {"id": f"load-{os.getpid()}-{mid}", "text": CHAT_TEXTS[mid % len(CHAT_TEXTS)]}
+        said = {"id": f"load-{os.getpid()}-{mid}", "text": CHAT_TEXTS[mid % len(CHAT_TEXTS)],
+                "after": agent.chat_seen}  # fmt: skip
         headers = {"Content-Type": "application/json", "X-Chat-Token": agent.chat_token}
         raw = json.dumps(said).encode()
-        return (await agent.request("POST", "/chat/api/messages", raw=raw, headers=headers,
-                                    visitor=True))[0], 200  # fmt: skip
+        status, body = await agent.request("POST", "/chat/api/messages", raw=raw,
+                                           headers=headers, visitor=True)  # fmt: skip
+        if status == 200:
+            seen = [line["id"] for line in json.loads(body)["messages"]]
+            agent.chat_seen = max([agent.chat_seen, *seen])
+        return status, 200
     raw = json.dumps(_meta_body(mid)).encode()
     signature = hmac.new(META_SECRET.encode(), raw, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"}

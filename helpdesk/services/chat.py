@@ -30,7 +30,7 @@ from channel_adapters.base import ParseError
 from channel_adapters.chat import EMAIL, parse_payload
 from helpdesk.errors import HelpdeskError, InvalidInput
 from helpdesk.extensions import db
-from helpdesk.ingest import ingest
+from helpdesk.ingest import IngestResult, ingest
 from helpdesk.models import (
     AgentAvailability,
     ChatSession,
@@ -182,9 +182,9 @@ def check_message_rate(chat: ChatSession, now: datetime) -> None:
 
 def visitor_says(
     chat: ChatSession, *, client_id: str, text: str, now: datetime | None = None
-) -> Message:
-    """Store what the visitor wrote (through ingest) and let the bot answer; returns the
-    stored message. Sending the same `client_id` again stores nothing new."""
+) -> IngestResult:
+    """Store what the visitor wrote (through ingest) and let the bot answer; returns what
+    ingest did. Sending the same `client_id` again stores nothing new."""
     from helpdesk.services import chatbot  # the bot uses this module's helpers
 
     now = now or utcnow()
@@ -210,10 +210,9 @@ def visitor_says(
         chat.state, chat.data = "bot", {}
     chat.ticket_id = result.ticket_id
     chat.last_seen_at = now
-    message = result.message
     if not result.duplicate:
-        chatbot.answer(chat, message, now=now)
-    return message
+        chatbot.answer(chat, text, result.ticket_id, now=now)
+    return result
 
 
 # --- messages out ---------------------------------------------------------------------------

@@ -66,15 +66,15 @@ def before_ingest(chat: ChatSession, text: str) -> None:
             chats.identify(chat, name=None, email=found)
 
 
-def answer(chat: ChatSession, message: Message, *, now: datetime) -> None:
-    """The bot's turn after the visitor's `message`, if it has one."""
-    ticket = message.ticket
-    text = message.text
+def answer(chat: ChatSession, text: str, ticket_id: int, *, now: datetime) -> None:
+    """The bot's turn after the visitor wrote `text` on ticket `ticket_id`, if it has one."""
     chat.language = guess_language(text, chat.language)
-    if chat.state not in ("human", "email") and _person_answered(ticket):
-        chat.state = "human"  # a colleague joined the conversation on their own
     if chat.state in ("human", "email"):
         return  # a person has it (or will answer by e-mail); the bot keeps out
+    ticket = db.session.get(Ticket, ticket_id)  # only read when the bot may speak
+    if _person_answered(ticket):
+        chat.state = "human"  # a colleague joined the conversation on their own
+        return
     if chat.state == "offline_email":
         _offline_email(chat, ticket, now)
         return
@@ -93,7 +93,7 @@ def answer(chat: ChatSession, message: Message, *, now: datetime) -> None:
     if talk is not None:
         # Nothing to answer yet, or nothing left: no reason to call a person.
         say(chat, ticket, _text(chat, f"{talk}_reply"), now)
-        set_status(ticket, "solved", actor="bot", at=now)
+        set_status(ticket, "solved", actor="bot", at=now, metrics_now=False)
         return
     intents = ticket.intents
     if asks_order_status(text, intents):
@@ -114,7 +114,7 @@ def answer(chat: ChatSession, message: Message, *, now: datetime) -> None:
     entry, match = found
     chat.language = entry.language
     say(chat, ticket, entry.answer, now, faq={"topic": entry.topic, "score": match.score})
-    set_status(ticket, "solved", actor="bot", at=now)
+    set_status(ticket, "solved", actor="bot", at=now, metrics_now=False)
 
 
 def _person_answered(ticket: Ticket) -> bool:
@@ -151,7 +151,7 @@ def hand_off(chat: ChatSession, ticket: Ticket, now: datetime, *, reason: str) -
     record_event("chat.handed_off", ticket=ticket, actor="bot", reason=reason,
                  online=online).created_at = now  # fmt: skip
     if ticket.status in ("solved", "closed"):
-        set_status(ticket, "open", actor="bot", at=now)
+        set_status(ticket, "open", actor="bot", at=now, metrics_now=False)
     if online:
         chat.state = "human"
         say(chat, ticket, _text(chat, "handoff_" + reason), now)
@@ -239,7 +239,7 @@ def _check_order(chat: ChatSession, ticket: Ticket, email: str, now: datetime) -
     chat.state = "bot"
     chat.data = {}
     say(chat, ticket, order_status_text(order, chat.language), now, order=order.number)
-    set_status(ticket, "solved", actor="bot", at=now)
+    set_status(ticket, "solved", actor="bot", at=now, metrics_now=False)
 
 
 def _lookups_failed_from(ip_hash: str, now: datetime) -> int:

@@ -126,7 +126,10 @@ def set_status(
     user: User | None = None,
     actor: str = "system",
     at: datetime | None = None,
+    metrics_now: bool = True,
 ) -> None:
+    """`metrics_now=False` leaves the KPIs to the worker (`refresh_later`), as ingest and
+    replies do: for the chatbot, whose every turn would otherwise compute them."""
     if status not in TICKET_STATUSES:
         raise InvalidInput(f"unknown status {status!r}; use one of {', '.join(TICKET_STATUSES)}")
     if status == ticket.status:
@@ -148,7 +151,11 @@ def set_status(
         ticket.solved_at = ticket.solved_at or at
     else:
         ticket.solved_at = None
-    refresh_ticket(ticket)  # KPIs: resolution times, reopens, SLA
+    if metrics_now:
+        refresh_ticket(ticket)  # KPIs: resolution times, reopens, SLA
+    else:
+        db.session.flush()  # the ticket's id, for a new one
+        refresh_later(ticket.id)
 
 
 def _last_inbound(ticket: Ticket, channel: str) -> Message | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy.orm import defer, joinedload
 
 from helpdesk.extensions import db
 from helpdesk.models import Attachment, Event, Message, Team, Ticket, User
@@ -77,9 +77,10 @@ def messages_of(ticket: Ticket) -> list[Message]:
         db.session.scalars(
             select(Message)
             .where(Message.ticket_id == ticket.id)
-            .options(selectinload(Message.attachments).options(defer(Attachment.data)))
+            # Joined, not a second statement: most messages have none.
+            .options(joinedload(Message.attachments).options(defer(Attachment.data)))
             .order_by(Message.created_at, Message.id)
-        )
+        ).unique()
     )
 
 
@@ -99,7 +100,8 @@ def build_timeline(ticket: Ticket, users: Sequence[User], teams: Sequence[Team])
 
 
 def _events(ticket: Ticket) -> list[Event]:
-    query = select(Event)
+    # Hidden kinds stay in the database: a message's own events are half of a long trail.
+    query = select(Event).where(Event.kind.not_in(HIDDEN_EVENTS))
     own = list(db.session.scalars(query.where(Event.ticket_id == ticket.id)))
     if ticket.order is None:
         return own

@@ -240,10 +240,11 @@ def send():
     if not isinstance(after, int):
         raise BadRequest("'after' must be a message id")
     chats.visitor_says(chat, client_id=client_id, text=text)
+    state = _state(chat)  # before the commit, which would have the chat read again
     db.session.commit()
     lines = chats.conversation(db.session, chat.visitor, after=max(after, 0))
     _handed_over(lines)
-    return jsonify(messages=[line.as_json() for line in lines], **_state(chat))
+    return jsonify(messages=[line.as_json() for line in lines], **state)
 
 
 @bp.post("/chat/api/identify")
