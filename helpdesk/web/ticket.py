@@ -39,7 +39,7 @@ from helpdesk.models import PRIORITIES, Attachment, Customer, Message, Team, Tic
 from helpdesk.services import composer, escalation, mentions, ticket_actions
 from helpdesk.services.canned import Suggestion, suggestions
 from helpdesk.services.delivery import reply_subject
-from helpdesk.services.inbox import get_ticket, visible_tickets
+from helpdesk.services.inbox import get_ticket, may_see, visibility
 from helpdesk.services.intent_feedback import correct_intents
 from helpdesk.services.replies import set_status
 from helpdesk.services.timeline import build_timeline, message_kind
@@ -91,12 +91,7 @@ def _composer(ticket: Ticket, draft: composer.Draft | None, seen: int | None) ->
 
 
 def _page(ticket: Ticket, state: ComposerState, status: int = 200):
-    # Tickets merged into this one and social tickets escalated to it, in one statement.
-    pointing_here = db.session.scalars(
-        select(Ticket)
-        .where(or_(Ticket.merged_into_id == ticket.id, Ticket.escalated_to_id == ticket.id))
-        .order_by(Ticket.id)
-    ).all()
+    pointing_here, other_tickets = _related(ticket)
     merged_here = [t for t in pointing_here if t.merged_into_id == ticket.id]
     escalated_here = [t for t in pointing_here if t.escalated_to_id == ticket.id]
     users = db.session.scalars(select(User)).all()  # authors, names and the assignee choice
@@ -111,7 +106,7 @@ def _page(ticket: Ticket, state: ComposerState, status: int = 200):
         composer=state,
         merged_here=merged_here,
         handover=escalation.handover(ticket, current_user, escalated_here),
-        other_tickets=_other_tickets(ticket),
+        other_tickets=other_tickets,
         assignees=_assignees(ticket, users),
         teams=teams,
         statuses=EDITABLE_STATUSES,
@@ -121,15 +116,44 @@ def _page(ticket: Ticket, state: ComposerState, status: int = 200):
     ), status
 
 
-def _other_tickets(ticket: Ticket) -> list[Ticket]:
-    return list(
-        db.session.scalars(
-            visible_tickets(current_user)
-            .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
-            .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
-            .limit(OTHER_TICKETS)
-        )
+def _related(ticket: Ticket) -> tuple[list[Ticket], list[Ticket]]:
+    """Tickets merged into this one or escalated to it (by number), and the customer's
+    latest other tickets the user may see, in one statement (each costs a page about
+    half a millisecond)."""
+    latest = (
+        select(Ticket.id)
+        .where(*visibility(current_user))
+        .where(Ticket.customer_id == ticket.customer_id, Ticket.id != ticket.id)
+        .order_by(Ticket.last_activity_at.desc(), Ticket.id.desc())
+        .limit(OTHER_TICKETS)
     )
+    found = db.session.scalars(
+        select(Ticket).where(
+            or_(
+                Ticket.merged_into_id == ticket.id,
+                Ticket.escalated_to_id == ticket.id,
+                Ticket.id.in_(latest),
+            )
+        )
+    ).all()
+    pointing_here = sorted(
+        (t for t in found if ticket.id in (t.merged_into_id, t.escalated_to_id)),
+        key=lambda t: t.id,
+    )
+    # The rows `latest` chose rank above every other row of the customer's found here,
+    # so its first OTHER_TICKETS in the same order are exactly those.
+    others = sorted(
+        (
+            t
+            for t in found
+            if t.customer_id == ticket.customer_id
+            and t.id != ticket.id
+            and may_see(current_user, t)
+        ),
+        key=lambda t: (t.last_activity_at, t.id),
+        reverse=True,
+    )
+    return pointing_here, others[:OTHER_TICKETS]
 
 
 def _assignees(ticket: Ticket, users: list[User]) -> list[User]:

@@ -157,6 +157,26 @@ def test_customer_identities_and_other_tickets_with_links(app):
     assert f'href="/tickets/{dm.ticket_id}"' in response.get_data(as_text=True)
 
 
+def test_other_tickets_are_the_customers_latest_ten_and_merged_ones_are_named(app):
+    client, _ = signed_in(app, "agent")
+    ids = [mail(f"Frage {n}", subject=f"Frage {n}").ticket_id for n in range(13)]
+    now = utcnow()
+    for age, ticket_id in enumerate(reversed(ids)):  # the last one is the latest
+        db.session.get(Ticket, ticket_id).last_activity_at = now - timedelta(hours=age)
+    viewed, merged = ids[0], ids[1]  # the two oldest
+    db.session.get(Ticket, merged).merged_into_id = viewed
+    db.session.commit()
+
+    response = client.get(f"/tickets/{viewed}")
+    shown = response.get_data(as_text=True)
+    side = shown[shown.index('class="other-tickets"') :]
+    side = side[: side.index("</ul>")]
+    listed = [int(n) for n in re.findall(r'href="/tickets/(\d+)"', side)]
+    assert listed == list(reversed(ids[3:]))  # latest first; not the viewed one
+    merged_line = shown[shown.index("merged-here") :]
+    assert f'href="/tickets/{merged}"' in merged_line[: merged_line.index("</p>")]
+
+
 def test_field_edits_are_events_and_show_in_the_timeline(app):
     client, agent = signed_in(app, "agent", name="Julia Sommer")
     colleague = make_user("agent", "max@shop.example", name="Max Bauer")
