@@ -102,14 +102,15 @@ def used_channels(ticket: Ticket) -> dict[str, object]:
 
 def reply_channels(ticket: Ticket, user: User, used: dict[str, object] | None = None) -> list[str]:
     """The channels `user` may answer `ticket`'s customer on."""
-    used = used_channels(ticket) if used is None else used
     kinds = {identity.kind for identity in ticket.customer.identities}
     options = []
     for channel in CHANNELS:
         if SENDER_IDENTITY_KIND[channel] not in kinds:
             continue
-        if channel == "whatsapp" and channel not in used:
-            continue
+        if channel == "whatsapp":
+            used = used_channels(ticket) if used is None else used  # read only for this
+            if channel not in used:
+                continue
         if user.role == "social" and channel not in SOCIAL_CHANNELS:
             continue  # social media managers hand other channels over to care
         options.append(channel)

@@ -206,6 +206,23 @@ def test_a_row_names_the_customer_as_the_ticket_page_does(agent):
     assert "erste@example.de" in page and "+49 151 0000" not in page
 
 
+def test_rows_show_their_tags_in_order(agent):
+    client, _me = agent
+    tagged = ticket(status="open", tags=["versand", "eilig", "retoure"])
+    plain = ticket(status="open")
+    db.session.commit()
+    page = client.get("/inbox").get_data(as_text=True)
+
+    def row(number: int) -> str:
+        start = page.index(f'data-ticket-row="{number}"')
+        return page[start : page.index("</tr>", start)]
+
+    assert re.findall(r'class="badge tag">([^<]+)<', row(tagged.id)) == [
+        "eilig", "retoure", "versand"
+    ]  # fmt: skip
+    assert 'class="badge tag"' not in row(plain.id)
+
+
 def test_the_solved_count_stops_at_its_cap(agent, monkeypatch):
     _client, me = agent
     monkeypatch.setattr("helpdesk.services.inbox_counts.SOLVED_COUNT_CAP", 3)
@@ -216,6 +233,23 @@ def test_the_solved_count_stops_at_its_cap(agent, monkeypatch):
     assert counts.views["solved"] == 3 and counts.capped == {"solved"}
     page = agent[0].get("/inbox").get_data(as_text=True)
     assert sidebar_counts(page)["solved"] == "3+"
+    # With unsolved tickets the solved count comes with their grouped counts.
+    ticket(status="open")
+    ticket(status="closed")
+    db.session.commit()
+    counts = count_views(me)
+    assert counts.views["solved"] == 3 and counts.capped == {"solved"}
+    assert counts.views["open"] == 1
+
+
+def test_a_small_solved_count_is_exact_beside_unsolved_tickets(agent):
+    _client, me = agent
+    for status in ("closed", "solved", "open", "pending"):
+        ticket(status=status)
+    db.session.commit()
+    counts = count_views(me)
+    assert counts.views["solved"] == 2 and not counts.capped
+    assert counts.views["open"] == 2 and counts.views["pending"] == 1
 
 
 # --- sorting and keyset pages -----------------------------------------------------------
