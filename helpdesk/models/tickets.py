@@ -29,6 +29,7 @@ from helpdesk.models.types import JSONType, UTCDateTime, one_of, utcnow
 
 if TYPE_CHECKING:
     from helpdesk.models.commerce import Order
+    from helpdesk.models.rules import Draft
 
 TICKET_STATUSES: tuple[str, ...] = ("new", "open", "pending", "on_hold", "solved", "closed")
 #: Statuses in which a customer is still waiting for something from us.
@@ -141,6 +142,13 @@ class Ticket(db.Model):
     )
     tags: Mapped[list[TicketTag]] = relationship(
         cascade="all, delete-orphan", order_by="TicketTag.name"
+    )
+    #: Rules' drafts no agent has sent or discarded yet (the ticket page reads them with
+    #: the ticket; whether an agent answered since is up to the reader).
+    unused_drafts: Mapped[list[Draft]] = relationship(
+        primaryjoin="and_(Draft.ticket_id == Ticket.id, Draft.used_at.is_(None))",
+        order_by="Draft.id.desc()",
+        viewonly=True,
     )
 
     @property

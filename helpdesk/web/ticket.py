@@ -57,6 +57,7 @@ PAGE_LOAD = (
     joinedload(Ticket.customer).joinedload(Customer.identities),
     joinedload(Ticket.tags),
     joinedload(Ticket.intent_tags),
+    joinedload(Ticket.unused_drafts),
 )
 #: Content types a browser gets as they are; everything else as application/octet-stream.
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*$")

@@ -159,6 +159,20 @@ def test_the_agent_finds_the_prepared_draft_in_the_composer(agent_client):
     # The filled-in text rides on the link; composer.js inserts it in one click.
     assert "als gegenstandslos betrachten" in page
 
+    # Once an agent answered, the draft is spent: the page no longer offers it.
+    from datetime import timedelta
+
+    from helpdesk.models import User
+    from helpdesk.models.types import utcnow
+    from helpdesk.services.replies import add_reply
+
+    agent = db.session.scalar(select(User).where(User.role == "agent"))
+    ticket = db.session.get(Ticket, result.ticket_id)
+    add_reply(ticket, agent, "Wir kümmern uns.", at=utcnow() + timedelta(seconds=1))
+    db.session.commit()
+    page = agent_client.get(f"/tickets/{result.ticket_id}").get_data(as_text=True)
+    assert "Insert draft" not in page
+
 
 def test_a_dm_escalated_from_social_goes_to_the_care_team(app):
     from helpdesk.services.escalation import Escalation, escalate
