@@ -70,7 +70,7 @@ COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One ticket as the list shows it."""
+    """One ticket as the list shows it: hashable, so its rendered row can be kept by it."""
 
     id: int
     subject: str
@@ -82,8 +82,8 @@ class Row:
     last_activity_at: datetime
     customer: str
     assignee: str | None
-    intents: list[str]
-    tags: list[str]
+    intents: tuple[str, ...]
+    tags: tuple[str, ...]
 
     @property
     def number(self) -> int:
@@ -104,8 +104,8 @@ def build_rows(found: Sequence[SqlRow]) -> list[Row]:
             last_activity_at=r.last_activity_at,
             customer=r.customer_name or f"#{r.customer_id}",
             assignee=r.assignee_name,
-            intents=intents_of(r.intent_bits),
-            tags=sorted(r.tag_names.split("\n")) if r.tag_names else [],
+            intents=tuple(intents_of(r.intent_bits)),
+            tags=tuple(sorted(r.tag_names.split("\n"))) if r.tag_names else (),
         )
         for r in found
     ]

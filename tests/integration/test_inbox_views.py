@@ -223,6 +223,36 @@ def test_rows_show_their_tags_in_order(agent):
     assert 'class="badge tag"' not in row(plain.id)
 
 
+def test_kept_rows_follow_every_change_and_each_agents_language(app, agent):
+    """Rows are kept rendered by what they show: a change, or another language, shows."""
+    client, me = agent
+    shown = ticket(status="open", subject="Kaputte Lieferung")
+    db.session.commit()
+
+    def row() -> str:
+        page = client.get("/inbox").get_data(as_text=True)
+        start = page.index(f'data-ticket-row="{shown.id}"')
+        return page[start : page.index("</tr>", start)]
+
+    assert "Anna Agent" not in row() and 'class="badge tag"' not in row()
+    changed = db.session.get(Ticket, shown.id)
+    changed.assignee_id = me.id
+    changed.tags.append(TicketTag(name="eilig"))
+    changed.status = "pending"
+    db.session.commit()
+    again = row()
+    assert "Anna Agent" in again and ">eilig<" in again and "status-pending" in again
+
+    german = app.test_client()
+    assert (
+        log_in(german, make_user("agent", "de@shop.example", language="de").email).status_code
+        == 302
+    )
+    page = german.get("/inbox").get_data(as_text=True)
+    start = page.index(f'data-ticket-row="{shown.id}"')
+    assert "Wartend" in page[start : page.index("</tr>", start)]
+
+
 def test_the_solved_count_stops_at_its_cap(agent, monkeypatch):
     _client, me = agent
     monkeypatch.setattr("helpdesk.services.inbox_counts.SOLVED_COUNT_CAP", 3)
