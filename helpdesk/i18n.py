@@ -53,5 +53,26 @@ class HelpdeskBabel(Babel):
 
         app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
 
+        @app.context_processor
+        def bound_to_this_render() -> dict:
+            """For each render_template: `_` and `ngettext` bound to the catalogue in force
+            now (also under force_locale), so a page's hundred strings skip the look-up.
+            Macros imported without context keep the globals above."""
+            translations = catalogue()
+            ugettext, ungettext = translations.ugettext, translations.ungettext
+
+            @pass_context
+            def bound_gettext(context, string, /, **variables):
+                text = ugettext(string)
+                return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+            @pass_context
+            def bound_ngettext(context, singular, plural, num, /, **variables):
+                variables.setdefault("num", num)
+                text = ungettext(singular, plural, num)
+                return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+            return {"_": bound_gettext, "gettext": bound_gettext, "ngettext": bound_ngettext}
+
     def _catalogue(self):
         return self.domain_instance.get_translations()
