@@ -17,11 +17,14 @@ from helpdesk.models.agents import User
 from helpdesk.models.types import UTCDateTime, one_of, utcnow
 
 PRESENCE_STATES: tuple[str, ...] = ("viewing", "typing")
+#: A tab's goodbye: kept (until it expires) so that a beat of that tab arriving after it,
+#: sent just before the page went, cannot bring the person back for half a minute.
+GONE = "gone"
 
 
 class Presence(db.Model):
     __tablename__ = "presence"
-    __table_args__ = (CheckConstraint(one_of("state", PRESENCE_STATES), name="state"),)
+    __table_args__ = (CheckConstraint(one_of("state", (*PRESENCE_STATES, GONE)), name="state"),)
 
     # The primary key is what a beat upserts on: one row per person and ticket.
     ticket_id: Mapped[int] = mapped_column(

@@ -350,13 +350,14 @@ def agents_online(now: datetime | None = None) -> bool:
     )
     if seen:
         return True
-    from helpdesk.services.presence import EXPIRY
+    from helpdesk.services.presence import EXPIRY, GONE
 
     present = db.session.scalar(
         select(func.count())
         .select_from(Presence)
         .join(User, User.id == Presence.user_id)
         .where(Presence.updated_at >= now - EXPIRY, Presence.updated_at <= now, *care)
+        .where(Presence.state != GONE)  # a tab's goodbye, kept until it expires
     )
     return bool(present)
 

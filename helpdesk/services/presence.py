@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from helpdesk.errors import InvalidInput
 from helpdesk.extensions import db
 from helpdesk.models import PRESENCE_STATES, Presence, Ticket, User
+from helpdesk.models.presence import GONE
 from helpdesk.models.types import utcnow
 
 #: Without a beat for this long, a person no longer counts as on the ticket.
@@ -63,17 +64,28 @@ def beat(
                 "tab": statement.excluded.tab,
                 "updated_at": statement.excluded.updated_at,
             },
+            # A tab that said goodbye stays gone: its last beat can arrive after it.
+            where=~and_(Presence.state == GONE, Presence.tab == statement.excluded.tab),
         )
     )
     sweep(at=at)
 
 
-def leave(ticket: Ticket, user: User, *, tab: str = "") -> None:
+def leave(ticket: Ticket, user: User, *, tab: str = "", at: datetime | None = None) -> None:
     """`user` closed the ticket page in `tab`: colleagues stop seeing them at once, unless
-    another page of theirs on the ticket has beaten since (it owns the row now)."""
+    another page of theirs on the ticket has beaten since (it owns the row now).
+
+    The row stays as the tab's goodbye until it expires, so a beat the page sent just
+    before it went, arriving later, cannot bring them back."""
+    at = at or utcnow()
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Presence).values(ticket_id=ticket.id, user_id=user.id, state=GONE,
+                                        tab=tab, updated_at=at)  # fmt: skip
     db.session.execute(
-        delete(Presence).where(
-            Presence.ticket_id == ticket.id, Presence.user_id == user.id, Presence.tab == tab
+        statement.on_conflict_do_update(
+            index_elements=[Presence.ticket_id, Presence.user_id],
+            set_={"state": GONE, "tab": statement.excluded.tab, "updated_at": at},
+            where=or_(Presence.tab == statement.excluded.tab, Presence.state == GONE),
         )
     )
 
@@ -98,6 +110,7 @@ def present_on(
         select(Presence.user_id, User.name, Presence.state, Presence.updated_at)
         .join(User, User.id == Presence.user_id)
         .where(Presence.ticket_id == ticket_id, Presence.updated_at >= now - EXPIRY)
+        .where(Presence.state != GONE)
         .where(User.active.is_(True))
         .order_by(User.name, Presence.user_id)
     ).all()

@@ -320,6 +320,44 @@ def test_goodbye_of_a_page_does_not_remove_the_page_that_replaced_it(app, one_po
     assert presence_updates(read_stream(max_, f"ticket={ticket}")) == [[]]
 
 
+def test_a_beat_arriving_after_its_pages_goodbye_does_not_bring_the_agent_back(app, one_poll):
+    """A page sends its first beat and goes at once (the agent clicked on): the two
+    requests race, and the goodbye may be handled first. The late beat of that page must
+    not show the agent for another half minute; a later page of theirs still counts."""
+    ticket = new_ticket()
+    julia, token = _agent(app, "julia@shop.example", "Julia")
+    max_, _token = _agent(app, "max@shop.example", "Max")
+
+    assert _beat(julia, ticket, "viewing", token, tab="page-1").status_code == 204
+    assert _beat(julia, ticket, "gone", token, tab="page-2").status_code == 204  # page-1 kept
+    assert _beat(julia, ticket, "gone", token, tab="page-1").status_code == 204
+    assert _beat(julia, ticket, "gone", token, tab="page-3").status_code == 204  # before its beat
+    assert _beat(julia, ticket, "viewing", token, tab="page-3").status_code == 204  # late
+    assert presence_updates(read_stream(max_, f"ticket={ticket}")) == [[]]
+
+    assert _beat(julia, ticket, "viewing", token, tab="page-4").status_code == 204
+    assert presence_updates(read_stream(max_, f"ticket={ticket}")) == [
+        [{"id": _id("julia@shop.example"), "name": "Julia", "state": "viewing"}]
+    ]
+
+
+def test_a_goodbye_kept_as_a_row_counts_as_nobody(app):
+    """The goodbye stays in the table until it expires: it is nobody on the ticket and
+    nobody online for chats."""
+    from helpdesk.services.chat import agents_online
+
+    on = db.session.get(Ticket, new_ticket())
+    julia = make_user("agent", email="julia@shop.example", name="Julia")
+    presence.beat(on, julia, "viewing", tab="page-1")
+    db.session.commit()
+    assert agents_online() is True
+    presence.leave(on, julia, tab="page-1")
+    db.session.commit()
+    assert db.session.scalar(select(Presence.state)) == "gone"
+    assert presence.present_on(db.session, on.id) == []
+    assert agents_online() is False
+
+
 def _id(email: str) -> int:
     return db.session.scalar(select(User.id).where(User.email == email))
 
