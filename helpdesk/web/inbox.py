@@ -110,6 +110,8 @@ def index():
 
 @dataclass(frozen=True, slots=True)
 class SidebarLink:
+    """One view, channel or intent in the inbox's sidebar: where it leads, its count."""
+
     href: str
     label: str
     count: str
@@ -123,7 +125,6 @@ def _sidebar(
     """The views and the open tickets by channel and by intent, as links with their
     counts, prepared here: thirty links of macro and url_for calls cost a page a
     millisecond."""
-    labels = LABELS
     open_view = view == "open"
     return {
         "views": [
@@ -134,13 +135,13 @@ def _sidebar(
         ],
         "channels": [
             SidebarLink(inbox_url(view="open", channel=name),
-                        str(labels["channel"].get(name, name)), _count(counts.channels[name]),
+                        str(LABELS["channel"].get(name, name)), _count(counts.channels[name]),
                         open_view and name == filters.channel, name)
             for name in channels
         ],
         "intents": [
             SidebarLink(inbox_url(view="open", intent=name),
-                        str(labels["intent"].get(name, name)), _count(counts.intents[name]),
+                        str(LABELS["intent"].get(name, name)), _count(counts.intents[name]),
                         open_view and name == filters.intent, name)
             for name in INTENTS
         ],
