@@ -277,6 +277,14 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
+def _idle(times) -> float:
+    return times.idle + times.iowait
+
+
+def _busy(times) -> float:
+    return times.user + times.nice + times.system + times.irq + times.softirq
+
+
 class ServerCpu:
     """CPU seconds gunicorn and its PostgreSQL backends use between `start()` and `stop()`.
 
@@ -288,17 +296,33 @@ class ServerCpu:
     def __init__(self, app: Flask, server: subprocess.Popen) -> None:
         self.app, self.server = app, server
         self.before: dict[int, tuple[float, bool]] = {}
+        self.machine_before = psutil.cpu_times()
+        #: Over the same span, the whole machine's CPU seconds busy and idle (idle and
+        #: waiting for I/O): with what the server and the client used, this tells whether
+        #: the cores were full, and with what.
+        self.machine_busy = self.machine_idle = 0.0
+        #: CPU seconds of each gunicorn worker, most first: how evenly the connections
+        #: were shared (a worker's threads share one GIL, so one core at most).
+        self.workers: list[float] = []
 
     def start(self) -> None:
         self.before = self._read()
+        self.machine_before = psutil.cpu_times()
 
     def stop(self) -> tuple[float, float]:
         """(all of it, PostgreSQL's part)."""
+        after, before = psutil.cpu_times(), self.machine_before
+        self.machine_idle = _idle(after) - _idle(before)
+        self.machine_busy = _busy(after) - _busy(before)
         total = database = 0.0
+        self.workers = []
         for pid, (seconds, is_database) in self._read().items():
             used = seconds - self.before.get(pid, (0.0, is_database))[0]
             total += used
             database += used if is_database else 0.0
+            if not is_database and pid != self.server.pid:
+                self.workers.append(used)
+        self.workers.sort(reverse=True)
         return total, database
 
     def _read(self) -> dict[int, tuple[float, bool]]:

@@ -22,6 +22,13 @@ by --pg-url is created if missing and emptied, so do not point it at data you ke
 It prints requests/s, p50/p95/p99 latency in ms and errors; the last line of stdout is
 one JSON object with the figures. Target: at least 300 requests/s with no errors.
 
+Beside them it prints what explains a rate: the CPU gunicorn and its PostgreSQL backends
+used per request, how busy the whole machine was meanwhile (and what anything else took),
+and each gunicorn worker's share of the workers' CPU. A worker's threads share one GIL,
+so a worker that holds most of the connections caps the run at one core's worth of
+Python while the other core idles: what one shared listening socket did before each
+worker got its own (`--reuse-port`, helpdesk.cli.GUNICORN_WORKER_OPTIONS).
+
 The client is bench/aioclient.py: one asyncio event loop with --concurrency keep-alive
 connections, the signed requests prepared before the clock starts. It shares the two
 cores with gunicorn and PostgreSQL, so its own cost counts (printed as client CPU per
@@ -54,6 +61,7 @@ from aioclient import send_all as aio_send_all
 from channel_adapters.social.common import hub_signature
 from common import ServerCpu, prepare_postgres
 from helpdesk import create_app
+from helpdesk.cli import GUNICORN_WORKER_OPTIONS
 from helpdesk.extensions import db
 from helpdesk.models import InboundDelivery, Message
 
@@ -131,7 +139,7 @@ def start_gunicorn(pg_url: str, port: int, workers: int, threads: int) -> subpro
         "HELPDESK_LOG_FORMAT": "text",
     }
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+               *GUNICORN_WORKER_OPTIONS, "--workers", str(workers), "--threads", str(threads),
                "--log-level", "warning", "wsgi:app"]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=env)
     deadline = time.monotonic() + 30
@@ -222,6 +230,13 @@ def main() -> None:
           f"{client_cpu / args.requests * 1000:.2f} ms")  # fmt: skip
     print(f"  with the {cores} cores to itself the server could answer at most "
           f"{cores * 1000 / cpu_ms:.0f} requests/s")  # fmt: skip
+    busy, idle = measured.machine_busy, measured.machine_idle
+    others_ms = (busy - server_cpu - client_cpu) / args.requests * 1000
+    print(f"  the machine meanwhile: cores {100 * busy / (busy + idle):.0f}% busy, "
+          f"{100 * idle / (busy + idle):.0f}% idle or waiting for I/O; CPU used by anything "
+          f"but the server and the client: {others_ms:.1f} ms per request")  # fmt: skip
+    shares = [round(100 * used / (sum(measured.workers) or 1)) for used in measured.workers]
+    print(f"  gunicorn workers' shares of their CPU: {' / '.join(f'{s}%' for s in shares)}")
     print("  target >= 300 requests/s with no errors:", "met" if ok and rate >= 300 else "NOT met")
     print(json.dumps({
         "bench": "webhooks", "requests": args.requests, "workers": args.workers,
@@ -234,6 +249,9 @@ def main() -> None:
         "cpu_bound_req_per_s": round(cores * 1000 / cpu_ms),
         "load_average": round(os.getloadavg()[0], 1),
         "client_cpu_ms_per_req": round(client_cpu / args.requests * 1000, 2),
+        "machine_busy_pct": round(100 * busy / (busy + idle), 1),
+        "other_cpu_ms_per_req": round(others_ms, 2),
+        "worker_cpu_shares_pct": shares,
     }))  # fmt: skip
 
 

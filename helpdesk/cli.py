@@ -237,15 +237,25 @@ def run(host: str, port: int, workers: int, threads: int) -> None:
     _supervise(processes)
 
 
+#: How the web workers take connections; bench/webhooks.py starts gunicorn with these too.
+#: Threaded workers: a live stream (/live/stream) stays open for up to a minute, which
+#: would block a sync worker and get it killed by gunicorn's timeout. A listening socket
+#: of its own for each worker (SO_REUSEPORT; the kernel spreads new connections over
+#: them): on one shared socket the first worker awake accepts most of a burst, and a
+#: kept-alive connection stays with it, so under load one worker (one GIL, one core at
+#: most) served 60-98 % of the requests while the other core idled (bench/RESULTS.md).
+#: The price: a second `helpdesk run` on the same port and user shares it instead of
+#: failing to start, and connections waiting on a worker that dies are reset.
+GUNICORN_WORKER_OPTIONS = ("--worker-class", "gthread", "--reuse-port")
+
+
 def gunicorn_command(host: str, port: int, *, workers: int, threads: int) -> list[str]:
-    """gunicorn with threaded workers: a live stream (/live/stream) stays open for up to
-    a minute, which would block a sync worker and get it killed by gunicorn's timeout."""
+    """gunicorn for `helpdesk run` (see GUNICORN_WORKER_OPTIONS)."""
     return [
         sys.executable,
         "-m",
         "gunicorn",
-        "--worker-class",
-        "gthread",
+        *GUNICORN_WORKER_OPTIONS,
         "--workers",
         str(workers),
         "--threads",

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 
@@ -36,6 +37,7 @@ from helpdesk.models import (
     Message,
     RawSource,
     Ticket,
+    TicketMetricsDue,
 )
 from helpdesk.models.types import utcnow
 from helpdesk.services import rules, webhooks_out
@@ -177,6 +179,17 @@ _RAW_ROW = (
     .returning(RawSource.id)
     .cte("raw")
 )
+# The ticket is noted for the worker's metrics job in the same round trip: what
+# `refresh_later` does after the rules, one statement less for every message.
+_NOTE_ROW = (
+    postgresql_insert(TicketMetricsDue)
+    .values(
+        ticket_id=bindparam("n_ticket_id", type_=TicketMetricsDue.ticket_id.type),
+        since=bindparam("n_since", type_=TicketMetricsDue.since.type),
+    )
+    .on_conflict_do_nothing()
+    .cte("noted")
+)
 _MESSAGE_WITH_RAW = (
     insert(Message)
     .values(
@@ -184,6 +197,7 @@ _MESSAGE_WITH_RAW = (
         | {"raw_source_id": select(_RAW_ROW.c.id).scalar_subquery()}
     )
     .returning(Message.id)
+    .add_cte(_NOTE_ROW)
 )
 
 
@@ -235,13 +249,13 @@ def ingest(
     received_at = received_at or utcnow()
     classifier = classifier or current_classifier()
     if not savepoint:
-        return _after_store(_store(conn, inbound, classifier, received_at), inbound)
+        return _after_store(*_store(conn, inbound, classifier, received_at), inbound)
     # No look-up first: the unique index answers "seen before?" as part of the insert.
     # The second try is for a race on a new customer's identity, found on the retry.
     for attempt in range(2):
         guard = conn.begin_nested()
         try:
-            result = _store(conn, inbound, classifier, received_at)
+            result, noted = _store(conn, inbound, classifier, received_at)
         except IntegrityError:
             guard.rollback()
             db.session.expire_all()  # ORM changes made inside the savepoint are gone
@@ -255,13 +269,16 @@ def ingest(
             raise
         else:
             guard.commit()
-            return _after_store(result, inbound)
+            return _after_store(result, noted, inbound)
     raise AssertionError("unreachable")
 
 
-def _after_store(result: IngestResult, inbound: InboundMessage) -> IngestResult:
+def _after_store(result: IngestResult, noted: bool, inbound: InboundMessage) -> IngestResult:
+    """The rules, and the ticket noted for the metrics job unless the message's INSERT
+    did (`noted`)."""
     rules.after_ingest(result, inbound)  # routing and answers; never loses the message
-    refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
+    if not noted:
+        refresh_later(result.ticket_id)  # KPIs and SLA: the worker computes them
     return result
 
 
@@ -321,7 +338,9 @@ def _stored(conn: Connection, inbound: InboundMessage) -> IngestResult | None:
 
 def _store(
     conn: Connection, inbound: InboundMessage, classifier: Classifier, received_at: datetime
-) -> IngestResult:
+) -> tuple[IngestResult, bool]:
+    """Store the message; returns where it went and whether its ticket was noted for the
+    metrics job on the way (see `_insert_message`)."""
     classification = classifier.classify(inbound.text, subject=inbound.subject)
     language = classification.language or inbound.language
     events: list[dict[str, Any]] = []
@@ -369,7 +388,7 @@ def _store(
         ticket_id = thread.ticket_id
         had_order = _continue_ticket(conn, thread, inbound, language, received_at, events)
 
-    message_id = _insert_message(
+    message_id, noted = _insert_message(
         conn,
         {
             "ticket_id": ticket_id,
@@ -416,9 +435,10 @@ def _store(
     conn.execute(_INSERTS[Event], events)
     webhooks_out.emit_ingested(conn, events, received_at)  # ticket.created to subscribers
     intents = tuple((i, classification.scores.get(i)) for i in classification.intents)
-    return IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False,
-                        intents=intents, order_linked=link is not None,
-                        has_order=had_order or link is not None)  # fmt: skip
+    result = IngestResult(message_id, ticket_id, created_ticket=thread is None, duplicate=False,
+                          intents=intents, order_linked=link is not None,
+                          has_order=had_order or link is not None)  # fmt: skip
+    return result, noted
 
 
 def _customer_for(
@@ -594,14 +614,19 @@ def _raw_source(inbound: InboundMessage, at: datetime) -> dict[str, Any] | None:
     }
 
 
-def _insert_message(conn: Connection, values: dict[str, Any], raw: dict[str, Any] | None) -> int:
-    """Insert the message (and its raw source, if any); returns the message's id."""
+def _insert_message(
+    conn: Connection, values: dict[str, Any], raw: dict[str, Any] | None
+) -> tuple[int, bool]:
+    """Insert the message (and its raw source, if any); returns the message's id and
+    whether the ticket was noted for the metrics job with it (PostgreSQL, with a raw
+    source: one round trip for all three)."""
     if raw is not None and conn.dialect.name == "postgresql":
         params = {f"m_{k}": v for k, v in values.items()}
         params.update({f"r_{k}": v for k, v in raw.items()})
-        return conn.execute(_MESSAGE_WITH_RAW, params).scalar_one()
+        params.update(n_ticket_id=values["ticket_id"], n_since=utcnow())
+        return conn.execute(_MESSAGE_WITH_RAW, params).scalar_one(), True
     values["raw_source_id"] = _insert(conn, RawSource, raw) if raw is not None else None
-    return _insert(conn, Message, values)
+    return _insert(conn, Message, values), False
 
 
 def _insert_attachments(conn: Connection, message_id: int, inbound: InboundMessage) -> None:
