@@ -56,6 +56,7 @@ from sqlalchemy.engine import make_url
 import common
 from aioclient import Connection, ProtocolError, Stats
 from channel_adapters.base import Identity, InboundMessage
+from helpdesk.cli import GUNICORN_WORKER_OPTIONS
 from helpdesk.extensions import db
 from helpdesk.ingest import ingest
 from helpdesk.models import User
@@ -186,7 +187,9 @@ async def _run_load(port: int, args, numbers: list[int], server_cpu: common.Serv
         await asyncio.sleep(max(0.0, end - clock()))
         total, database = server_cpu.stop()
         return {"server_cpu": total, "database_cpu": database,
-                "client_cpu": time.process_time() - mine}  # fmt: skip
+                "client_cpu": time.process_time() - mine, "workers": server_cpu.workers,
+                "machine_busy": server_cpu.machine_busy,
+                "machine_idle": server_cpu.machine_idle}  # fmt: skip
 
     cpu, *_ = await asyncio.gather(measure(), *(client(i) for i in range(args.clients)))
     for agent in agents:
@@ -257,6 +260,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument(
+        "--shared-socket", action="store_true",
+        help="all workers on one listening socket (gunicorn's default) instead of one each "
+        "(--reuse-port, as `helpdesk run` starts them)",
+    )  # fmt: skip
+    parser.add_argument(
         "--mix", default="", metavar="KIND=WEIGHT,...",
         help="other weights, e.g. ticket=1 for the ticket page alone (the server's CPU per "
         "request of one kind); default " + ",".join(f"{k}={w}" for k, w in MIX.items()),
@@ -280,9 +288,10 @@ def main() -> None:
            # every visitor comes from 127.0.0.1 here; the limits are per address and chat
            "HELPDESK_CHAT_STARTS_PER_IP_PER_HOUR": "100000",
            "HELPDESK_CHAT_MESSAGES_PER_MINUTE": "100000"}  # fmt: skip
+    options = ("--worker-class", "gthread") if args.shared_socket else GUNICORN_WORKER_OPTIONS
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads",
-         str(args.threads), "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}",
+         str(args.threads), *options, "--bind", f"127.0.0.1:{port}",
          "--log-level", "warning", "wsgi:app"],
         cwd=ROOT, env=env, start_new_session=True,
     )  # fmt: skip
@@ -348,6 +357,11 @@ def report(found: dict, args) -> None:
           f"(PostgreSQL {database_ms:.1f} ms); "
           f"with the {cores} cores to itself at most {cores * 1000 / cpu_ms:.0f} requests/s; "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    busy, idle = found["machine_busy"], found["machine_idle"]
+    busy_pct = 100 * busy / ((busy + idle) or 1)
+    shares = [round(100 * used / (sum(found["workers"]) or 1)) for used in found["workers"]]
+    print(f"the machine meanwhile: cores {busy_pct:.0f}% busy; gunicorn workers' shares of "
+          f"their CPU: {' / '.join(f'{share}%' for share in shares)}")  # fmt: skip
     print(f"target >= 200 req/s with no errors: {'met' if target else 'NOT met'}")
     print(json.dumps({"bench": "load", "seconds": round(seconds, 1), "clients": args.clients,
                       "workers": args.workers, "threads": args.threads, "figures": figures,
@@ -356,6 +370,9 @@ def report(found: dict, args) -> None:
                       "client_cpu_ms_per_req": round(client_ms, 2),
                       "cpu_bound_req_per_s": round(cores * 1000 / cpu_ms),
                       "load_average": round(os.getloadavg()[0], 1),
+                      "machine_busy_pct": round(busy_pct, 1),
+                      "worker_cpu_shares_pct": shares,
+                      "reuse_port": not args.shared_socket,
                       "target_met": target}))  # fmt: skip
 
 
