@@ -80,16 +80,27 @@ def rules_import(path: str) -> None:
 @rules.command("install-defaults")
 @click.option("--returns-team", default="Returns", show_default=True)
 @click.option("--care-team", default="Care", show_default=True)
+@click.option(
+    "--update", is_flag=True,
+    help="also bring the shipped rules this install has up to date (after an upgrade); "
+    "rules a person saved in the admin stay as they are",
+)  # fmt: skip
 @with_appcontext
-def rules_install_defaults(returns_team: str, care_team: str) -> None:
+def rules_install_defaults(returns_team: str, care_team: str, update: bool) -> None:
     """Add the shipped rules (and their teams) that are missing; edited ones stay."""
     from helpdesk.cli import require_schema
-    from helpdesk.services.rules.defaults import install_default_rules
+    from helpdesk.services.rules.defaults import install_default_rules, update_default_rules
 
     require_schema()
     added = install_default_rules(returns_team, care_team)
+    updated, kept = update_default_rules(returns_team, care_team) if update else ([], [])
     db.session.commit()
-    click.echo(f"{added} default rules added")
+    summary = f"{added} default rules added"
+    if update:
+        summary += f", {len(updated)} brought up to date"
+        summary += f" ({', '.join(updated)})" if updated else ""
+        summary += f"; kept as edited in the admin: {', '.join(kept)}" if kept else ""
+    click.echo(summary)
 
 
 @click.group(help="Agents' availability for assignment.")

@@ -179,3 +179,28 @@ def install_default_rules(
         save_rule(rule)
         added += 1
     return added
+
+
+def update_default_rules(
+    returns_team: str = RETURNS_TEAM, care_team: str = CARE_TEAM
+) -> tuple[list[str], list[str]]:
+    """Bring the shipped rules an install already has up to date with this version (a
+    newer release may guard a rule better, e.g. "once per ticket"), by name. A rule a
+    person saved in the admin is theirs and stays; each keeps its place and whether it
+    is on. Returns (the names updated, the names kept as edited). The caller commits."""
+    from helpdesk.services.rules.store import as_data, checked
+
+    updated, kept = [], []
+    for data in default_rules(returns_team, care_team):
+        rule = db.session.scalar(select(Rule).where(Rule.name == data["name"]))
+        if rule is None:
+            continue
+        if rule.updated_by_id is not None:
+            kept.append(rule.name)
+            continue
+        wanted = {**data, "enabled": rule.enabled, "position": rule.position}
+        current = as_data(rule)
+        if any(current.get(key) != value for key, value in checked(wanted).items()):
+            save_rule(wanted, rule=rule)
+            updated.append(rule.name)
+    return updated, kept

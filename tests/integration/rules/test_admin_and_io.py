@@ -191,6 +191,43 @@ def test_cli_export_import_and_defaults(app, tmp_path):
     assert "Reminders to returns" in runner.invoke(args=["rules", "list"]).output
 
 
+def test_install_defaults_update_brings_shipped_rules_up_to_date_but_not_edited_ones(app):
+    """An install from before a release that guarded its rules better keeps the old
+    definitions until `install-defaults --update`; what a person changed in the admin stays."""
+    from helpdesk.models import User
+    from helpdesk.services.rules.defaults import default_rules
+
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["rules", "install-defaults"]).exit_code == 0
+    shipped = {data["name"]: data for data in default_rules("Returns", "Care")}
+    old, edited = sorted(shipped)[:2]
+    as_before = db.session.scalar(select(Rule).where(Rule.name == old))
+    as_before.conditions = {"all": []}  # what an older release shipped, say
+    as_before.enabled, as_before.position = False, 99
+    by_hand = db.session.scalar(select(Rule).where(Rule.name == edited))
+    by_hand.conditions = {"all": []}
+    by_hand.updated_by_id = db.session.scalar(select(User.id)) or _admin_id()
+    db.session.commit()
+
+    result = runner.invoke(args=["rules", "install-defaults", "--update"])
+    assert result.exit_code == 0, result.output
+    assert f"0 default rules added, 1 brought up to date ({old})" in result.output
+    assert f"kept as edited in the admin: {edited}" in result.output
+    db.session.expire_all()
+    updated = db.session.scalar(select(Rule).where(Rule.name == old))
+    assert updated.conditions == shipped[old]["conditions"]
+    assert (updated.enabled, updated.position) == (False, 99)  # the shop's choices stay
+    assert db.session.scalar(select(Rule.conditions).where(Rule.name == edited)) == {"all": []}
+    again = runner.invoke(args=["rules", "install-defaults", "--update"])
+    assert "0 brought up to date" in again.output
+
+
+def _admin_id() -> int:
+    from tests.conftest import make_user
+
+    return make_user("admin", "admin@shop.example").id
+
+
 def test_admin_sets_away_capacity_and_channels_and_refuses_nonsense(admin_client):
     from helpdesk.models import User
     from tests.conftest import make_user
