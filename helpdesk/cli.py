@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -224,6 +225,11 @@ def worker() -> None:
 @with_appcontext
 def run(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the web UI (gunicorn) and run the worker beside it, on this machine."""
+    if _listening(host, port):
+        # With --reuse-port gunicorn would share the port with it instead of failing.
+        raise click.ClickException(
+            f"{host}:{port} is in use (another `helpdesk run`?): stop it, or pass --port"
+        )
     require_schema()
     demo = db.session.scalars(select(User.email).where(User.email.in_(DEMO_LOGINS))).all()
     db.session.remove()
@@ -235,6 +241,18 @@ def run(host: str, port: int, workers: int, threads: int) -> None:
     if demo:
         click.echo(f"demo logins (password 'demo'): {', '.join(sorted(demo))}\n")
     _supervise(processes)
+
+
+def _listening(host: str, port: int) -> bool:
+    """Whether something listens on host:port already (a bind without SO_REUSEPORT fails)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no one
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 #: How the web workers take connections; bench/webhooks.py starts gunicorn with these too.

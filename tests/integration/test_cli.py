@@ -136,6 +136,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_run_refuses_a_port_something_listens_on(app):
+    """gunicorn with --reuse-port would share the port with another server instead of
+    failing to start: `helpdesk run` checks first and says so."""
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = app.test_cli_runner().invoke(args=["run", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"127.0.0.1:{port} is in use (another `helpdesk run`?)" in result.output
+
+
 def test_run_serves_the_login_page_and_starts_the_worker(app):
     port = _free_port()
     env = {
