@@ -7,18 +7,21 @@ message is an auto-reply), so a rule that does not match usually costs no query 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import datetime
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, union_all
 
+from helpdesk.errors import HelpdeskError
 from helpdesk.extensions import db
 from helpdesk.models import UNSOLVED_STATUSES, IntentTag, Message, Ticket, TicketTag
 from helpdesk.models.types import utcnow
 from helpdesk.services.canned import Facts, facts_for
+
+log = logging.getLogger(__name__)
 
 # Statements the hot path runs on the connection, without the ORM's overhead.
 _INTENTS = (
@@ -211,27 +214,24 @@ class RuleContext:
         return self.facts.return_.status if self.facts.return_ is not None else None
 
     def _business_hours(self) -> bool:
-        return within_business_hours(self.now)
+        # The team a rule before this one set counts, though not written yet.
+        return within_business_hours(self.now, self.changes.get("team_id", self.ticket.team_id))
 
 
 # --- business hours ----------------------------------------------------------------------
 
-#: Until the shop's calendar is read (helpdesk.services.business_time, the KPIs part),
-#: Monday to Friday 8:00-18:00 in Berlin.
-_FALLBACK_ZONE = ZoneInfo("Europe/Berlin")
-_FALLBACK_HOURS = (time(8), time(18))
 
+def within_business_hours(at: datetime, team_id: int | None = None) -> bool:
+    """Whether `at` falls into the opening hours of the team's calendar (with its public
+    holidays and closed days), else the shop's default one: the calendars the KPIs and SLA
+    use. A calendar that cannot be read (say, a country without known holidays) is
+    logged, and the built-in default hours decide, so the rule still runs."""
+    from helpdesk.services.business_time import Calendar, calendar_for
 
-def within_business_hours(at: datetime) -> bool:
-    """Whether `at` falls into the shop's opening hours (its calendar with holidays when
-    the business-time service is there, else the fallback above)."""
     try:
-        from helpdesk.services.business_time import Calendar
-
+        calendar = calendar_for(team_id)
+    except HelpdeskError:
+        log.exception("business hours of team %s unreadable; the default hours decide", team_id)
         calendar = Calendar()
-        local_day = at.astimezone(calendar.zone).date()
-        return any(start <= at < end for start, end in calendar.open_intervals(local_day))
-    except (ImportError, AttributeError, TypeError):
-        local = at.astimezone(_FALLBACK_ZONE)
-        opens, closes = _FALLBACK_HOURS
-        return local.weekday() < 5 and opens <= local.time() < closes
+    local_day = at.astimezone(calendar.zone).date()
+    return any(start <= at < end for start, end in calendar.open_intervals(local_day))

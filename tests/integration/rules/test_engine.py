@@ -135,6 +135,28 @@ def test_business_hours_condition_follows_the_clock(app):
     assert not holds(condition, RuleContext(result.ticket_id, frozenset(), now=sunday))
 
 
+def test_business_hours_are_the_tickets_team_calendar_else_the_shops(app):
+    """The calendars of Admin → SLA decide, as for the KPIs: the weekend team works on
+    Sunday, the shop's default (stored without a team) not on Christmas Eve."""
+    from helpdesk.models import BusinessHours
+
+    weekend = team_with("Weekend", "wendy@shop.example")
+    db.session.add(BusinessHours(team_id=weekend.id, weekly={"6": [["10:00", "16:00"]]},
+                                 holiday_country=None))  # fmt: skip
+    db.session.add(BusinessHours(team_id=None, closed_days=["2026-12-24"]))
+    plain = ingest(inbound(sender="a@example.de")).ticket_id
+    weekend_ticket = ingest(inbound(sender="b@example.de")).ticket_id
+    db.session.get(Ticket, weekend_ticket).team_id = weekend.id
+    db.session.commit()
+    condition = {"field": "business_hours", "op": "is", "value": True}
+    sunday_eleven = utcnow().replace(year=2026, month=12, day=6, hour=10, minute=0)  # Berlin
+    christmas_eve = utcnow().replace(year=2026, month=12, day=24, hour=10, minute=0)  # Thu
+    assert holds(condition, RuleContext(weekend_ticket, frozenset(), now=sunday_eleven))
+    assert not holds(condition, RuleContext(plain, frozenset(), now=sunday_eleven))
+    assert not holds(condition, RuleContext(plain, frozenset(), now=christmas_eve))
+    assert holds(condition, RuleContext(plain, frozenset(), now=christmas_eve - timedelta(days=1)))
+
+
 # --- actions -----------------------------------------------------------------------------
 
 
