@@ -64,6 +64,11 @@ def add_reply(
     ticket.last_activity_at = max(ticket.last_activity_at, at)
     if author_kind == "agent" and ticket.first_response_at is None:
         ticket.first_response_at = at
+    if author_kind == "agent":
+        # The rules' drafts waiting on the ticket are spent: the answer went out in the
+        # agent's words (the ticket page loads them with the ticket, so no query there).
+        for draft in ticket.unused_drafts:
+            draft.used_at = at
     if ticket.status == "new" and author_kind == "agent":
         ticket.status = "open"
     if deliver:

@@ -42,6 +42,7 @@ from helpdesk.services.delivery import reply_subject
 from helpdesk.services.inbox import get_ticket, may_see, visibility
 from helpdesk.services.intent_feedback import correct_intents
 from helpdesk.services.replies import set_status
+from helpdesk.services.rules import drafts
 from helpdesk.services.timeline import build_timeline, message_kind
 from helpdesk.web.auth import roles_required
 
@@ -342,6 +343,17 @@ def remove_tag(number: int):
     ticket_actions.remove_tag(ticket, request.form.get("tag", ""), user=current_user)
     db.session.commit()
     return _back(number)
+
+
+@bp.post("/tickets/<int:number>/drafts/<int:draft_id>/discard")
+@roles_required(*ALL_ROLES)
+def discard_draft(number: int, draft_id: int):
+    """A rule's draft the agent will not use: the composer stops offering it."""
+    ticket = get_ticket(current_user, number)
+    drafts.discard(ticket, draft_id, current_user)
+    db.session.commit()
+    flash(_("Draft discarded."))
+    return _back(number, "#composer")
 
 
 @bp.post("/tickets/<int:number>/intents")

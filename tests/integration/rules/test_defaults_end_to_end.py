@@ -174,6 +174,49 @@ def test_the_agent_finds_the_prepared_draft_in_the_composer(agent_client):
     assert "Insert draft" not in page
 
 
+def test_the_agent_discards_a_draft_and_a_reply_spends_the_rest(agent_client):
+    from helpdesk.models.types import utcnow
+    from helpdesk.services.rules.drafts import open_drafts
+    from tests.conftest import csrf_token
+
+    install_default_rules()
+    team_with("Returns", "jana@shop.example")
+    returned_order()
+    first = ingest(inbound(sender="helga.brandt@example.de", text=GERMAN, subject="Mahnung"),
+                   classifier=Classified("payment_reminder", "return_status"))  # fmt: skip
+    db.session.commit()
+    path = f"/tickets/{first.ticket_id}"
+    draft = db.session.scalar(select(Draft).where(Draft.ticket_id == first.ticket_id))
+    token = csrf_token(agent_client, path)
+
+    stranger = agent_client.post(f"/tickets/{first.ticket_id + 1000}/drafts/{draft.id}/discard",
+                                 data={"csrf_token": token})  # fmt: skip
+    assert stranger.status_code == 404
+    done = agent_client.post(f"{path}/drafts/{draft.id}/discard", data={"csrf_token": token},
+                             follow_redirects=True)  # fmt: skip
+    page = done.get_data(as_text=True)
+    assert "Draft discarded." in page and "Insert draft" not in page
+    assert "Draft discarded" in page  # the timeline says so, with the rule
+    db.session.expire_all()
+    assert db.session.get(Draft, draft.id).used_at is not None
+    assert (
+        db.session.scalar(select(Event.data).where(Event.kind == "draft.discarded"))["rule"]
+        == "Payment reminder for a returned order"
+    )
+
+    # A draft left open is spent by the agent's reply: marked used, no longer offered.
+    db.session.add(Draft(ticket_id=first.ticket_id, text="Noch ein Entwurf", response=None))
+    db.session.commit()
+    assert len(open_drafts(db.session.get(Ticket, first.ticket_id))) == 1
+    from tests.integration.test_ticket_page import post
+
+    reply = {"kind": "reply", "channel": "email", "text": "Ist erledigt.", "action": "send"}
+    assert post(agent_client, f"{path}/compose", reply).status_code == 302
+    db.session.expire_all()
+    used = db.session.scalars(select(Draft.used_at).where(Draft.ticket_id == first.ticket_id))
+    assert all(at is not None and at <= utcnow() for at in used)
+
+
 def test_a_dm_escalated_from_social_goes_to_the_care_team(app):
     from helpdesk.services.escalation import Escalation, escalate
     from tests.conftest import make_user
