@@ -38,41 +38,38 @@ class HelpdeskBabel(Babel):
     def init_app(self, app: Flask, **options) -> None:
         super().init_app(app, **options)
         catalogue = self._catalogue
-
-        # Jinja's newstyle gettext, without its three `Context.call`s per string.
-        @pass_context
-        def gettext(context, string, /, **variables):
-            text = catalogue().ugettext(string)
-            return (Markup(text) if context.eval_ctx.autoescape else text) % variables
-
-        @pass_context
-        def ngettext(context, singular, plural, num, /, **variables):
-            variables.setdefault("num", num)
-            text = catalogue().ungettext(singular, plural, num)
-            return (Markup(text) if context.eval_ctx.autoescape else text) % variables
-
+        # Looked up per string: for macros imported without the render's context.
+        gettext, ngettext = _jinja_translators(
+            lambda string: catalogue().ugettext(string),
+            lambda singular, plural, num: catalogue().ungettext(singular, plural, num),
+        )
         app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
 
         @app.context_processor
         def bound_to_this_render() -> dict:
             """For each render_template: `_` and `ngettext` bound to the catalogue in force
-            now (also under force_locale), so a page's hundred strings skip the look-up.
-            Macros imported without context keep the globals above."""
+            now (also under force_locale), so a page's hundred strings skip the look-up."""
             translations = catalogue()
-            ugettext, ungettext = translations.ugettext, translations.ungettext
-
-            @pass_context
-            def bound_gettext(context, string, /, **variables):
-                text = ugettext(string)
-                return (Markup(text) if context.eval_ctx.autoescape else text) % variables
-
-            @pass_context
-            def bound_ngettext(context, singular, plural, num, /, **variables):
-                variables.setdefault("num", num)
-                text = ungettext(singular, plural, num)
-                return (Markup(text) if context.eval_ctx.autoescape else text) % variables
-
-            return {"_": bound_gettext, "gettext": bound_gettext, "ngettext": bound_ngettext}
+            gettext, ngettext = _jinja_translators(translations.ugettext, translations.ungettext)
+            return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
 
     def _catalogue(self):
         return self.domain_instance.get_translations()
+
+
+def _jinja_translators(ugettext, ungettext):
+    """Jinja's newstyle gettext and ngettext over these look-ups, without its three
+    `Context.call`s per string."""
+
+    @pass_context
+    def gettext(context, string, /, **variables):
+        text = ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, /, **variables):
+        variables.setdefault("num", num)
+        text = ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return gettext, ngettext

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -53,21 +53,8 @@ def beat(
     if len(tab) > TAB_LENGTH:
         raise InvalidInput(f"a tab id has at most {TAB_LENGTH} characters")
     at = at or utcnow()
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Presence).values(ticket_id=ticket.id, user_id=user.id, state=state,
-                                        tab=tab, updated_at=at)  # fmt: skip
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[Presence.ticket_id, Presence.user_id],
-            set_={
-                "state": statement.excluded.state,
-                "tab": statement.excluded.tab,
-                "updated_at": statement.excluded.updated_at,
-            },
-            # A tab that said goodbye stays gone: its last beat can arrive after it.
-            where=~and_(Presence.state == GONE, Presence.tab == statement.excluded.tab),
-        )
-    )
+    # A tab that said goodbye stays gone: its last beat can arrive after it.
+    _upsert(ticket, user, state, tab, at, keep=lambda row: and_(row.state == GONE, row.tab == tab))
     sweep(at=at)
 
 
@@ -78,14 +65,21 @@ def leave(ticket: Ticket, user: User, *, tab: str = "", at: datetime | None = No
     The row stays as the tab's goodbye until it expires, so a beat the page sent just
     before it went, arriving later, cannot bring them back."""
     at = at or utcnow()
+    # Another tab's row stays unless it is a goodbye too.
+    _upsert(ticket, user, GONE, tab, at, keep=lambda row: and_(row.tab != tab, row.state != GONE))
+
+
+def _upsert(ticket: Ticket, user: User, state: str, tab: str, at: datetime, *, keep) -> None:
+    """The person's row on the ticket as (`state`, `tab`, `at`) in one statement, unless
+    `keep(Presence)` holds for the row there."""
     insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Presence).values(ticket_id=ticket.id, user_id=user.id, state=GONE,
+    statement = insert(Presence).values(ticket_id=ticket.id, user_id=user.id, state=state,
                                         tab=tab, updated_at=at)  # fmt: skip
     db.session.execute(
         statement.on_conflict_do_update(
             index_elements=[Presence.ticket_id, Presence.user_id],
-            set_={"state": GONE, "tab": statement.excluded.tab, "updated_at": at},
-            where=or_(Presence.tab == statement.excluded.tab, Presence.state == GONE),
+            set_={"state": state, "tab": tab, "updated_at": at},
+            where=~keep(Presence),
         )
     )
 
