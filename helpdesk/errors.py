@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -55,10 +55,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DBAPIError)
     def handle_lost_database(error: DBAPIError):
-        """The database connection broke mid-request (a restart, a failover): nothing was
-        committed, so 503 with Retry-After tells senders and browsers to try again; any
-        other database error is a bug and stays a 500."""
-        if not error.connection_invalidated:
+        """The database connection broke mid-request, or no connection could be made (a
+        restart, a failover): nothing was committed, so 503 with Retry-After tells senders
+        and browsers to try again; any other database error is a bug and stays a 500."""
+        # Without a statement, the error came from connecting (the server is down).
+        unreachable = isinstance(error, OperationalError) and error.statement is None
+        if not (error.connection_invalidated or unreachable):
             raise error
         from helpdesk.extensions import db
 

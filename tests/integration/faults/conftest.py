@@ -1,6 +1,6 @@
-"""Fault tests: real processes (the worker, gunicorn), real Dovecot and SMTP, and the
-database connections cut under them. PostgreSQL itself is shared and never restarted;
-its going away is simulated by terminating this app's own backends."""
+"""Fault tests: real processes (the worker, gunicorn), real Dovecot and SMTP, the database
+connections cut under them (the shared PostgreSQL, by terminating this app's own backends)
+and a PostgreSQL server restarted under them (a private cluster of the test's own)."""
 
 from __future__ import annotations
 
