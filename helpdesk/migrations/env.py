@@ -104,7 +104,10 @@ def run_migrations_online():
                 context.run_migrations()
         finally:
             if sqlite:
-                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+                # The pragma is a no-op inside a transaction, and a downgrade can leave one
+                # open here: this connection is not given back to the pool, where a later
+                # request would get it with foreign keys (and their cascades) off.
+                connection.invalidate()
 
 
 if context.is_offline_mode():
